@@ -1,0 +1,17 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { registerServe } from './serve.js';
+import { registerConfig } from './config.js';
+
+const program = new Command();
+program
+  .name('berth')
+  .description('berth: a self-hosted OCI container registry')
+  .version('0.1.0');
+registerServe(program);
+registerConfig(program);
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  process.stderr.write(`berth: ${(e as Error).message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,83 @@
+import { z } from 'zod';
+
+/**
+ * The one config schema: types, defaults, constraints and a one-line
+ * description per key (`.describe`). docs/config.md and `berth config check`
+ * are generated from it. Every key can come from a YAML file (`version: 1`),
+ * from the environment as BERTH_ + the upper-cased key path, or from a flag.
+ */
+const listen = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]*):\d{1,5}$/, 'must be HOST:PORT')
+  .describe('Address and port to listen on, HOST:PORT (port 0 picks a free port)');
+
+export const ConfigSchema = z
+  .object({
+    version: z.literal(1).default(1).describe('Config file format version; must be 1'),
+    listen: listen.default('0.0.0.0:5000'),
+    data: z.string().min(1).default('./data').describe('Data directory: blobs and the SQLite database live here by default'),
+    log: z
+      .object({
+        level: z
+          .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
+          .default('info')
+          .describe('Log level of the JSON logs on stdout'),
+      })
+      .prefault({}),
+    storage: z
+      .object({
+        driver: z.enum(['filesystem']).default('filesystem').describe('Blob storage driver'),
+        filesystem: z
+          .object({
+            root: z.string().optional().describe('Directory for blobs and uploads (default: DATA/blobs)'),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
+    metadata: z
+      .object({
+        driver: z.enum(['sqlite']).default('sqlite').describe('Metadata database driver'),
+        sqlite: z
+          .object({
+            path: z.string().optional().describe('SQLite database file (default: DATA/berth.db)'),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
+    registry: z
+      .object({
+        delete: z
+          .object({
+            enabled: z.boolean().default(true).describe('Allow DELETE of manifests, tags and blobs (405 UNSUPPORTED when false)'),
+          })
+          .prefault({}),
+        maxManifestBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(64 * 1024 * 1024)
+          .default(4 * 1024 * 1024)
+          .describe('Largest manifest accepted, in bytes (413 above it); the spec asks for at least 4 MiB'),
+        pullTimeFlushSeconds: z
+          .number()
+          .min(0.05)
+          .max(3600)
+          .default(5)
+          .describe('How often coalesced last-pulled times are written to the database'),
+        uploadTimeoutHours: z
+          .number()
+          .min(0.01)
+          .default(24)
+          .describe('Upload sessions idle longer than this are removed with their data'),
+      })
+      .prefault({}),
+    shutdownTimeoutSeconds: z
+      .number()
+      .min(0)
+      .max(600)
+      .default(30)
+      .describe('On SIGTERM, how long in-flight requests may take before the process exits'),
+  })
+  .strict();
+
+export type Config = z.infer<typeof ConfigSchema>;

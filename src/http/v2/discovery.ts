@@ -1,0 +1,61 @@
+import { RegistryError } from '../../errors/registry-error.js';
+import { MediaType } from '../../oci/media-type.js';
+import type { Page } from '../../metadata/metadata-store.js';
+import type { Registry } from '../../registry/registry.js';
+import { sendJson, type Ctx } from '../context.js';
+
+/** Default and largest page when the client gives no `n` (keeps responses bounded). */
+const DEFAULT_PAGE = 1000;
+const MAX_PAGE = 10000;
+
+function page(ctx: Ctx): Page & { n: number } {
+  const nParam = ctx.query.get('n');
+  let n = DEFAULT_PAGE;
+  if (nParam !== null) {
+    if (!/^\d{1,9}$/.test(nParam)) {
+      throw new RegistryError('UNSUPPORTED', 'n must be a non-negative integer', { status: 400, detail: { n: nParam.slice(0, 20) } });
+    }
+    n = Math.min(Number(nParam), MAX_PAGE);
+  }
+  const last = ctx.query.get('last') ?? undefined;
+  return { n, last };
+}
+
+/** RFC 5988 Link to the next page, when this page was full. */
+function linkHeader(path: string, n: number, items: string[]): Record<string, string> {
+  if (n === 0 || items.length < n) return {};
+  const last = items[items.length - 1]!;
+  return { Link: `<${path}?n=${n}&last=${encodeURIComponent(last)}>; rel="next"` };
+}
+
+export function discoveryRoutes(registry: Registry) {
+  return {
+    /** GET /v2/<name>/tags/list?n=&last= (distribution-spec "Listing Tags"). */
+    async tags(ctx: Ctx): Promise<void> {
+      const name = ctx.params.name!;
+      registry.checkName(name);
+      const p = page(ctx);
+      const tags = p.n === 0 ? (await registry.listTags(name, { n: 1 }), []) : await registry.listTags(name, p);
+      sendJson(ctx, 200, { name, tags }, linkHeader(`/v2/${name}/tags/list`, p.n, tags));
+    },
+
+    /** GET /v2/_catalog?n=&last=. */
+    async catalog(ctx: Ctx): Promise<void> {
+      const p = page(ctx);
+      const repositories = p.n === 0 ? [] : await registry.listRepositories(p);
+      sendJson(ctx, 200, { repositories }, linkHeader('/v2/_catalog', p.n, repositories));
+    },
+
+    /** GET /v2/<name>/referrers/<digest>?artifactType= (distribution-spec "Listing Referrers"). */
+    async referrers(ctx: Ctx): Promise<void> {
+      const name = ctx.params.name!;
+      registry.checkName(name);
+      const digest = registry.parseDigest(ctx.params.digest!);
+      const artifactType = ctx.query.get('artifactType') ?? undefined;
+      const { index, filtered } = await registry.referrers(name, digest, artifactType);
+      const headers: Record<string, string> = { 'Content-Type': MediaType.OciIndex };
+      if (filtered) headers['OCI-Filters-Applied'] = 'artifactType';
+      sendJson(ctx, 200, index, headers);
+    },
+  };
+}

@@ -1,0 +1,81 @@
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { Config } from './config/schema.js';
+import { FilesystemDriver } from './storage/drivers/filesystem.js';
+import { BlobStore } from './storage/blob-store.js';
+import { SqliteDatabase } from './metadata/sql/sqlite-database.js';
+import { SqlMetadataStore } from './metadata/sql/sql-metadata-store.js';
+import { BlobUploads } from './registry/blob-uploads.js';
+import { PullRecorder } from './registry/pull-recorder.js';
+import { Registry } from './registry/registry.js';
+import { createHttpServer } from './http/server.js';
+
+export interface RunningServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** The composition root: config -> drivers -> stores -> services -> http. */
+export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
+  const driver = new FilesystemDriver(config.storage.filesystem.root!);
+  await driver.init();
+  const blobs = new BlobStore(driver);
+
+  const db = new SqliteDatabase(config.metadata.sqlite.path!);
+  const meta = new SqlMetadataStore(db);
+  await meta.init();
+
+  const uploads = new BlobUploads(blobs, meta);
+  const pulls = new PullRecorder(meta, config.registry.pullTimeFlushSeconds * 1000, (e) =>
+    log.error({ err: e }, 'recording pull times failed'),
+  );
+  pulls.start();
+  const registry = new Registry(blobs, meta, uploads, pulls, {
+    deleteEnabled: config.registry.delete.enabled,
+    maxManifestBytes: config.registry.maxManifestBytes,
+  });
+
+  // Idle upload sessions are reaped with their staged bytes.
+  const uploadTtlMs = config.registry.uploadTimeoutHours * 3600_000;
+  const reaper = setInterval(
+    () => void uploads.reap(Date.now() - uploadTtlMs).catch((e) => log.error({ err: e }, 'upload reaper failed')),
+    Math.min(uploadTtlMs, 3600_000),
+  );
+  reaper.unref();
+
+  const http = createHttpServer({
+    registry,
+    log,
+    maxManifestBytes: config.registry.maxManifestBytes,
+    ready: () => registry.ping(),
+  });
+  const [host, portText] = splitHostPort(config.listen);
+  await new Promise<void>((resolve, reject) => {
+    http.server.once('error', reject);
+    http.server.listen(Number(portText), host, () => resolve());
+  });
+  const addr = http.server.address() as AddressInfo;
+  const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  const url = `http://${shownHost}:${addr.port}`;
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    close() {
+      closing ??= (async () => {
+        clearInterval(reaper);
+        await http.shutdown(config.shutdownTimeoutSeconds * 1000);
+        await pulls.stop();
+        await meta.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+export function splitHostPort(listen: string): [string, string] {
+  const i = listen.lastIndexOf(':');
+  let host = listen.slice(0, i);
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+  return [host || '0.0.0.0', listen.slice(i + 1)];
+}

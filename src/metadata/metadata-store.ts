@@ -1,0 +1,117 @@
+/**
+ * Everything relational about the registry. All methods are async so a
+ * network database can implement them; every multi-row change happens in one
+ * transaction, so readers see all of it or none of it.
+ */
+
+export interface ManifestRecord {
+  repository: string;
+  digest: string;
+  mediaType: string;
+  size: number;
+  artifactType: string | null;
+  subjectDigest: string | null;
+  annotations: Record<string, string> | null;
+  pushedAt: number;
+  lastPulledAt: number | null;
+}
+
+export interface TagRecord {
+  name: string;
+  digest: string;
+  pushedAt: number;
+  lastPulledAt: number | null;
+}
+
+export interface UploadRecord {
+  id: string;
+  repository: string;
+  /** Bytes acknowledged so far (the staging object's size at the last commit point). */
+  size: number;
+  startedAt: number;
+  updatedAt: number;
+}
+
+export interface NewManifest {
+  repository: string;
+  digest: string;
+  mediaType: string;
+  size: number;
+  artifactType: string | null;
+  subjectDigest: string | null;
+  annotations: Record<string, string> | null;
+  /** Blobs (config, layers) that must be linked in the repository. */
+  blobReferences: string[];
+  /** Manifests (index children) that must exist in the repository. */
+  manifestReferences: string[];
+  tag: string | null;
+  now: number;
+}
+
+export interface Page {
+  n?: number;
+  last?: string;
+}
+
+export interface PullEvent {
+  repository: string;
+  digest: string;
+  tag: string | null;
+  at: number;
+}
+
+export interface RepositoryStore {
+  /** Repository names in lexical (byte) order after `last`, at most `n`. */
+  listRepositories(page: Page): Promise<string[]>;
+  /** True when the repository has any blob link, manifest or tag. */
+  repositoryExists(name: string): Promise<boolean>;
+}
+
+export interface BlobLinkStore {
+  /** The blob's size when `digest` is linked in `repository`, else undefined. */
+  getBlobLink(repository: string, digest: string): Promise<{ size: number } | undefined>;
+  /** Records the blob (if new) and links it into the repository (creating the repository). Idempotent. */
+  linkBlob(repository: string, digest: string, size: number, now: number): Promise<void>;
+  /** Removes the repository's link; false when there was none. The blob's bytes stay until GC. */
+  unlinkBlob(repository: string, digest: string): Promise<boolean>;
+}
+
+export interface ManifestStore {
+  /**
+   * In one transaction: checks that every referenced blob and manifest exists
+   * in the repository, records the manifest and its references, and points
+   * the tag at it. Returns the missing digests (and writes nothing) when any is missing.
+   */
+  putManifest(m: NewManifest): Promise<{ missing: string[] }>;
+  getManifest(repository: string, digest: string): Promise<ManifestRecord | undefined>;
+  /** The manifest a tag points at, or undefined. */
+  resolveTag(repository: string, tag: string): Promise<ManifestRecord | undefined>;
+  /** Deletes the manifest and every tag pointing at it; false when it did not exist. */
+  deleteManifest(repository: string, digest: string): Promise<boolean>;
+  /** Deletes one tag; false when it did not exist. */
+  deleteTag(repository: string, tag: string): Promise<boolean>;
+  /** Tags in lexical order after `last`, at most `n`; undefined when the repository is unknown. */
+  listTags(repository: string, page: Page): Promise<string[] | undefined>;
+  /** Tag records pointing at a digest. */
+  tagsOf(repository: string, digest: string): Promise<TagRecord[]>;
+  /** Manifests whose subject is `subjectDigest`, optionally filtered by effective artifactType. */
+  listReferrers(repository: string, subjectDigest: string, artifactType?: string): Promise<ManifestRecord[]>;
+  /** Applies a batch of pull times (max wins) in one transaction. */
+  recordPulls(events: PullEvent[]): Promise<void>;
+}
+
+export interface UploadStore {
+  createUpload(u: UploadRecord): Promise<void>;
+  getUpload(id: string): Promise<UploadRecord | undefined>;
+  /** Sets the acknowledged size; false when the upload no longer exists. */
+  updateUpload(id: string, size: number, now: number): Promise<boolean>;
+  deleteUpload(id: string): Promise<boolean>;
+  /** Uploads not touched since `before` (for the reaper). */
+  listStaleUploads(before: number, limit: number): Promise<UploadRecord[]>;
+}
+
+export interface MetadataStore extends RepositoryStore, BlobLinkStore, ManifestStore, UploadStore {
+  /** Round trip for /readyz; throws when the database is unreachable. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

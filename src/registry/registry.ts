@@ -1,0 +1,242 @@
+import type { Readable } from 'node:stream';
+import { LRUCache } from 'lru-cache';
+import { Digest } from '../oci/digest.js';
+import { isValidTag, nameProblem } from '../oci/reference.js';
+import { MediaType } from '../oci/media-type.js';
+import { effectiveArtifactType, ManifestParseError, parseManifest, type Descriptor } from '../oci/manifest.js';
+import {
+  blobUnknown,
+  digestInvalid,
+  manifestBlobUnknown,
+  manifestInvalid,
+  manifestUnknown,
+  nameInvalid,
+  nameUnknown,
+  tagInvalid,
+  unsupported,
+} from '../errors/registry-error.js';
+import type { BlobStore } from '../storage/blob-store.js';
+import type { ManifestRecord, MetadataStore, Page } from '../metadata/metadata-store.js';
+import type { BlobUploads } from './blob-uploads.js';
+import type { PullRecorder } from './pull-recorder.js';
+
+export interface RegistryOptions {
+  deleteEnabled: boolean;
+  maxManifestBytes: number;
+  now?: () => number;
+}
+
+export interface BlobInfo {
+  digest: Digest;
+  size: number;
+}
+
+export interface ManifestContent {
+  record: ManifestRecord;
+  bytes: Buffer;
+}
+
+/** A reference in a manifest URL: a tag or a digest. */
+export type ManifestReference = { tag: string } | { digest: Digest };
+
+/**
+ * The use cases of the OCI distribution-spec over BlobStore + MetadataStore.
+ * HTTP-agnostic: callers pass parsed values and get values or RegistryErrors.
+ */
+export class Registry {
+  /** Manifest bytes by digest: immutable, so caching can never serve stale bytes. */
+  private readonly manifestBytes = new LRUCache<string, Buffer>({
+    maxSize: 64 * 1024 * 1024,
+    sizeCalculation: (b) => b.length || 1,
+  });
+  private readonly now: () => number;
+
+  constructor(
+    readonly blobs: BlobStore,
+    readonly meta: MetadataStore,
+    readonly uploads: BlobUploads,
+    private readonly pulls: PullRecorder,
+    private readonly opts: RegistryOptions,
+  ) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  // --- names and references ------------------------------------------------------
+
+  checkName(name: string): void {
+    const problem = nameProblem(name);
+    if (problem) throw nameInvalid(problem);
+  }
+
+  parseReference(ref: string): ManifestReference {
+    if (ref.includes(':')) {
+      const d = Digest.tryParse(ref);
+      if (!d) throw digestInvalid(`invalid digest ${JSON.stringify(ref.slice(0, 150))}`, { digest: ref.slice(0, 150) });
+      return { digest: d };
+    }
+    if (!isValidTag(ref)) throw tagInvalid(`tag must match [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`);
+    return { tag: ref };
+  }
+
+  parseDigest(s: string): Digest {
+    const d = Digest.tryParse(s);
+    if (!d) throw digestInvalid(`invalid digest ${JSON.stringify(s.slice(0, 150))}`, { digest: s.slice(0, 150) });
+    return d;
+  }
+
+  // --- blobs -------------------------------------------------------------------
+
+  /** Size of a blob visible in the repository; BLOB_UNKNOWN otherwise. */
+  async statBlob(repository: string, digest: Digest): Promise<BlobInfo> {
+    const link = await this.meta.getBlobLink(repository, digest.toString());
+    if (!link) throw blobUnknown(digest.toString());
+    return { digest, size: link.size };
+  }
+
+  async readBlob(digest: Digest, range?: { start: number; end: number }, signal?: AbortSignal): Promise<Readable> {
+    const s = await this.blobs.read(digest, { ...range, signal });
+    // Metadata says it exists but the bytes are gone: a storage fault, not a client error.
+    if (!s) throw new Error(`blob ${digest} is linked but missing from storage`);
+    return s;
+  }
+
+  async deleteBlob(repository: string, digest: Digest): Promise<void> {
+    if (!this.opts.deleteEnabled) throw unsupported('deletion is disabled on this registry');
+    if (!(await this.meta.unlinkBlob(repository, digest.toString()))) throw blobUnknown(digest.toString());
+  }
+
+  /**
+   * Cross-repository mount (distribution-spec "Mounting a blob from another
+   * repository"): links the blob when `from` has it; false when it cannot.
+   */
+  async mountBlob(repository: string, digest: Digest, from: string): Promise<boolean> {
+    if (nameProblem(from)) return false;
+    const link = await this.meta.getBlobLink(from, digest.toString());
+    if (!link) return false;
+    if (!(await this.blobs.stat(digest))) return false;
+    await this.meta.linkBlob(repository, digest.toString(), link.size, this.now());
+    return true;
+  }
+
+  // --- manifests -----------------------------------------------------------------
+
+  /**
+   * putManifest: size limit, digest, parse and validate, referenced content
+   * present, bytes stored, then one metadata transaction (record, references, tag).
+   */
+  async putManifest(
+    repository: string,
+    reference: ManifestReference,
+    bytes: Buffer,
+    contentType: string | undefined,
+  ): Promise<{ digest: Digest; subject?: string }> {
+    if (bytes.length > this.opts.maxManifestBytes) {
+      throw manifestInvalid(`manifest is ${bytes.length} bytes; the limit is ${this.opts.maxManifestBytes}`, 413);
+    }
+    const digest = 'digest' in reference ? Digest.fromBytes(bytes, reference.digest.algorithm) : Digest.fromBytes(bytes);
+    if ('digest' in reference && !digest.equals(reference.digest)) {
+      throw digestInvalid('manifest bytes do not match the digest in the URL', {
+        expected: reference.digest.toString(),
+        actual: digest.toString(),
+      });
+    }
+    let parsed;
+    try {
+      parsed = parseManifest(bytes, contentType);
+    } catch (e) {
+      if (e instanceof ManifestParseError) throw manifestInvalid(e.message);
+      throw e;
+    }
+    const blobRefs = [...(parsed.config ? [parsed.config] : []), ...parsed.layers].filter((d) => !isForeignLayer(d));
+    const manifestRefs = parsed.manifests;
+    await this.blobs.putVerified(digest, bytes);
+    const { missing } = await this.meta.putManifest({
+      repository,
+      digest: digest.toString(),
+      mediaType: parsed.mediaType,
+      size: bytes.length,
+      artifactType: effectiveArtifactType(parsed) ?? null,
+      subjectDigest: parsed.subject?.digest ?? null,
+      annotations: parsed.annotations ?? null,
+      blobReferences: blobRefs.map((d) => d.digest),
+      manifestReferences: manifestRefs.map((d) => d.digest),
+      tag: 'tag' in reference ? reference.tag : null,
+      now: this.now(),
+    });
+    if (missing.length > 0) throw manifestBlobUnknown(missing[0]!);
+    this.manifestBytes.set(digest.toString(), bytes);
+    return { digest, subject: parsed.subject?.digest };
+  }
+
+  /** Resolves a tag or digest to the manifest and its exact bytes; records the pull when asked. */
+  async getManifest(repository: string, reference: ManifestReference, recordPull: boolean): Promise<ManifestContent> {
+    const record =
+      'tag' in reference
+        ? await this.meta.resolveTag(repository, reference.tag)
+        : await this.meta.getManifest(repository, reference.digest.toString());
+    if (!record) {
+      const ref = 'tag' in reference ? reference.tag : reference.digest.toString();
+      if (!(await this.meta.repositoryExists(repository))) throw nameUnknown(repository);
+      throw manifestUnknown(ref);
+    }
+    let bytes = this.manifestBytes.get(record.digest);
+    if (!bytes) {
+      bytes = await this.blobs.readBytes(Digest.parse(record.digest));
+      if (!bytes) throw new Error(`manifest ${record.digest} is recorded but missing from storage`);
+      this.manifestBytes.set(record.digest, bytes);
+    }
+    if (recordPull) {
+      this.pulls.record({ repository, digest: record.digest, tag: 'tag' in reference ? reference.tag : null, at: this.now() });
+    }
+    return { record, bytes };
+  }
+
+  /** DELETE by digest removes the manifest and its tags; by tag removes only the tag (spec v1.1). */
+  async deleteManifest(repository: string, reference: ManifestReference): Promise<void> {
+    if (!this.opts.deleteEnabled) throw unsupported('deletion is disabled on this registry');
+    if ('tag' in reference) {
+      if (!(await this.meta.deleteTag(repository, reference.tag))) throw manifestUnknown(reference.tag);
+      return;
+    }
+    if (!(await this.meta.deleteManifest(repository, reference.digest.toString()))) {
+      throw manifestUnknown(reference.digest.toString());
+    }
+  }
+
+  // --- discovery -----------------------------------------------------------------
+
+  async listTags(repository: string, page: Page): Promise<string[]> {
+    const tags = await this.meta.listTags(repository, page);
+    if (tags === undefined) throw nameUnknown(repository);
+    return tags;
+  }
+
+  async listRepositories(page: Page): Promise<string[]> {
+    return this.meta.listRepositories(page);
+  }
+
+  /** The referrers index (distribution-spec "Listing Referrers"); empty for an unknown subject. */
+  async referrers(repository: string, subject: Digest, artifactType?: string): Promise<{ index: object; filtered: boolean }> {
+    const records = await this.meta.listReferrers(repository, subject.toString(), artifactType);
+    const manifests: Descriptor[] = records.map((r) => {
+      const d: Descriptor = { mediaType: r.mediaType, digest: r.digest, size: r.size };
+      if (r.artifactType) d.artifactType = r.artifactType;
+      if (r.annotations && Object.keys(r.annotations).length > 0) d.annotations = r.annotations;
+      return d;
+    });
+    return {
+      index: { schemaVersion: 2, mediaType: MediaType.OciIndex, manifests },
+      filtered: artifactType !== undefined,
+    };
+  }
+
+  async ping(): Promise<void> {
+    await this.meta.ping();
+    await this.blobs.driver.ping();
+  }
+}
+
+/** Non-distributable layers with URLs are fetched from elsewhere by clients, never pushed (image-spec). */
+function isForeignLayer(d: Descriptor): boolean {
+  return /(foreign|nondistributable)/.test(d.mediaType);
+}
