@@ -94,7 +94,9 @@ export function createHttpServer(opts: HttpOptions): HttpServer {
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const started = process.hrtime.bigint();
     const id = (req.headers['x-request-id'] as string | undefined)?.slice(0, 64) ?? randomUUID();
-    const log = opts.log.child({ reqId: id });
+    // The child logger is made only when something logs (most requests log one line at most).
+    let child: Logger | undefined;
+    const logFor = () => (child ??= opts.log.child({ reqId: id }));
     const abort = new AbortController();
     res.once('close', () => {
       if (!res.writableFinished) abort.abort();
@@ -107,7 +109,9 @@ export function createHttpServer(opts: HttpOptions): HttpServer {
       res,
       query: new URLSearchParams(q >= 0 ? rawUrl.slice(q + 1) : ''),
       params: {},
-      log,
+      get log() {
+        return logFor();
+      },
       signal: abort.signal,
       id,
     };
@@ -124,14 +128,14 @@ export function createHttpServer(opts: HttpOptions): HttpServer {
       await h(ctx);
     } catch (e) {
       if (abort.signal.aborted) {
-        log.info({ err: (e as Error).message }, 'client went away');
+        logFor().info({ err: (e as Error).message }, 'client went away');
         if (!res.headersSent && !res.destroyed) sendError(ctx, e);
       } else sendError(ctx, e);
     } finally {
       inFlight--;
       if (inFlight === 0 && drained) drained();
-      if (log.isLevelEnabled('info')) {
-        log.info(
+      if (opts.log.isLevelEnabled('info')) {
+        logFor().info(
           {
             method: req.method,
             url: rawUrl.slice(0, 512),

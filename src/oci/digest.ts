@@ -46,7 +46,7 @@ export class Digest {
 
   /** Is this string shaped like a digest at all (contains ':' and matches the grammar)? */
   static looksLike(s: string): boolean {
-    return s.includes(':');
+    return s.includes(':') && DIGEST_GRAMMAR.test(s);
   }
 
   static fromBytes(bytes: Uint8Array, algorithm: DigestAlgorithm = 'sha256'): Digest {

@@ -1,3 +1,5 @@
+import { Digest } from './digest.js';
+
 /**
  * Repository names and tags, with the grammar of distribution-spec v1.1
  * ("Pulling manifests": <name> and <reference>).
@@ -63,6 +65,7 @@ export function parseImageReference(s: string): ImageReference {
   const problem = nameProblem(name);
   if (problem) throw new Error(`invalid image reference ${JSON.stringify(s)}: ${problem}`);
   if (tag !== undefined && !isValidTag(tag)) throw new Error(`invalid tag in ${JSON.stringify(s)}`);
+  if (digest !== undefined && !Digest.tryParse(digest)) throw new Error(`invalid digest in ${JSON.stringify(s)}`);
   return { registry, name, tag, digest };
 }
 
