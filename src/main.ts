@@ -4,6 +4,7 @@ import type { Config } from './config/schema.js';
 import { FilesystemDriver } from './storage/drivers/filesystem.js';
 import { BlobStore } from './storage/blob-store.js';
 import { SqliteDatabase } from './metadata/sql/sqlite-database.js';
+import { PostgresDatabase } from './metadata/sql/postgres-database.js';
 import { SqlMetadataStore } from './metadata/sql/sql-metadata-store.js';
 import { BlobUploads } from './registry/blob-uploads.js';
 import { PullRecorder } from './registry/pull-recorder.js';
@@ -21,7 +22,14 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   await driver.init();
   const blobs = new BlobStore(driver);
 
-  const db = new SqliteDatabase(config.metadata.sqlite.path!);
+  const db =
+    config.metadata.driver === 'postgres'
+      ? new PostgresDatabase({
+          url: config.metadata.postgres.url!,
+          poolSize: config.metadata.postgres.poolSize,
+          onError: (e) => log.warn({ err: e }, 'idle PostgreSQL connection failed'),
+        })
+      : new SqliteDatabase(config.metadata.sqlite.path!);
   const meta = new SqlMetadataStore(db);
   await meta.init();
 

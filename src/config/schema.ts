@@ -23,6 +23,7 @@ export const ConfigSchema = z
           .default('info')
           .describe('Log level of the JSON logs on stdout'),
       })
+      .strict()
       .prefault({}),
     storage: z
       .object({
@@ -31,18 +32,29 @@ export const ConfigSchema = z
           .object({
             root: z.string().optional().describe('Directory for blobs and uploads (default: DATA/blobs)'),
           })
+          .strict()
           .prefault({}),
       })
+      .strict()
       .prefault({}),
     metadata: z
       .object({
-        driver: z.enum(['sqlite']).default('sqlite').describe('Metadata database driver'),
+        driver: z.enum(['sqlite', 'postgres']).default('sqlite').describe('Metadata database driver: sqlite (embedded) or postgres'),
         sqlite: z
           .object({
             path: z.string().optional().describe('SQLite database file (default: DATA/berth.db)'),
           })
+          .strict()
+          .prefault({}),
+        postgres: z
+          .object({
+            url: z.string().optional().describe('PostgreSQL connection URL, e.g. postgres://user:pass@host:5432/berth'),
+            poolSize: z.number().int().min(1).max(1000).default(10).describe('Connections in the pool of each node'),
+          })
+          .strict()
           .prefault({}),
       })
+      .strict()
       .prefault({}),
     registry: z
       .object({
@@ -50,6 +62,7 @@ export const ConfigSchema = z
           .object({
             enabled: z.boolean().default(true).describe('Allow DELETE of manifests, tags and blobs (405 UNSUPPORTED when false)'),
           })
+          .strict()
           .prefault({}),
         maxManifestBytes: z
           .number()
@@ -70,6 +83,7 @@ export const ConfigSchema = z
           .default(24)
           .describe('Upload sessions idle longer than this are removed with their data'),
       })
+      .strict()
       .prefault({}),
     shutdownTimeoutSeconds: z
       .number()
@@ -78,6 +92,11 @@ export const ConfigSchema = z
       .default(30)
       .describe('On SIGTERM, how long in-flight requests may take before the process exits'),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.metadata.driver === 'postgres' && !c.metadata.postgres.url) {
+      ctx.addIssue({ code: 'custom', path: ['metadata', 'postgres', 'url'], message: 'required when metadata.driver is postgres' });
+    }
+  });
 
 export type Config = z.infer<typeof ConfigSchema>;

@@ -30,17 +30,24 @@ export function sendEmpty(ctx: Ctx, status: number, headers: Record<string, stri
   ctx.res.end();
 }
 
-/** Reads a request body into memory, refusing more than `limit` bytes. */
+/**
+ * Reads a request body into memory, refusing more than `limit` bytes. An
+ * oversized body is still read (and discarded) up to 4x the limit so the
+ * client, still sending, receives the error instead of a reset connection
+ * (RFC 9112 §9.6); beyond that the connection is closed.
+ */
 export async function readBody(ctx: Ctx, limit: number, onTooLarge: (size: number) => Error): Promise<Buffer> {
+  const drainLimit = limit * 4;
   const declared = Number(ctx.req.headers['content-length'] ?? NaN);
-  if (Number.isFinite(declared) && declared > limit) throw onTooLarge(declared);
+  if (Number.isFinite(declared) && declared > drainLimit) throw onTooLarge(declared);
   const parts: Buffer[] = [];
   let size = 0;
   for await (const c of ctx.req) {
     size += (c as Buffer).length;
-    if (size > limit) throw onTooLarge(size);
-    parts.push(c as Buffer);
+    if (size > drainLimit) break;
+    if (size <= limit) parts.push(c as Buffer);
   }
+  if (size > limit) throw onTooLarge(size);
   return Buffer.concat(parts);
 }
 

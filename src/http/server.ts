@@ -153,6 +153,9 @@ export function createHttpServer(opts: HttpOptions): HttpServer {
     void handle(req, res);
   });
 
+  // A connection silent for 5 minutes (a stalled upload body, say) is closed, freeing what it held.
+  server.setTimeout(300_000);
+
   return {
     server,
     async shutdown(timeoutMs: number) {

@@ -1,5 +1,5 @@
 import { createHash, randomUUID, type Hash } from 'node:crypto';
-import { Transform, type Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { Digest, DigestParseError } from '../oci/digest.js';
 import {
   blobUnknown,
@@ -175,23 +175,18 @@ export class BlobUploads {
       }
     }
     const state = await this.hashAt(id, offset, signal);
-    let received = 0;
-    const tee = new Transform({
-      transform(c: Buffer, _enc, cb) {
-        state.hash.update(c);
-        received += c.length;
-        cb(null, c);
-      },
-    });
+    const counter = { received: 0 };
     this.hashes.delete(id); // invalid until the append is known to have completed
-    body.on('error', (e) => tee.destroy(e));
     let size: number;
     try {
-      size = await this.blobs.appendUpload(id, body.pipe(tee), offset, signal);
+      // A generator, not a piped Transform: a client that goes away mid-body
+      // surfaces as an error of this iteration, never as an unhandled 'error' event.
+      size = await this.blobs.appendUpload(id, Readable.from(hashing(body, state.hash, counter)), offset, signal);
     } catch (e) {
       if (e instanceof StorageOffsetError) throw blobUploadInvalid('concurrent write to the same upload', 416);
       throw e;
     }
+    const received = counter.received;
     if (size !== offset + received) throw blobUploadInvalid('staged size does not match the bytes received');
     if (chunk.length !== undefined && received !== chunk.length) {
       throw sizeInvalid(`received ${received} bytes but Content-Length is ${chunk.length}`);
@@ -222,5 +217,15 @@ export class BlobUploads {
     const s = await this.blobs.readUpload(id, signal);
     if (s) for await (const c of s) hash.update(c as Buffer);
     return Digest.fromHash(algorithm, hash);
+  }
+}
+
+/** Passes chunks through, updating the hash and the byte count. */
+async function* hashing(body: AsyncIterable<unknown>, hash: Hash, counter: { received: number }): AsyncGenerator<Buffer> {
+  for await (const chunk of body) {
+    const c = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    hash.update(c);
+    counter.received += c.length;
+    yield c;
   }
 }

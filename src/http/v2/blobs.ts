@@ -10,6 +10,8 @@ import { sendEmpty, type Ctx } from '../context.js';
  */
 export function parseRange(header: string | undefined, size: number): { start: number; end: number } | undefined {
   if (!header) return undefined;
+  // RFC 9110 §14.2: a Range in a unit the server does not understand is ignored.
+  if (!/^\s*bytes=/i.test(header)) return undefined;
   const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
   if (!m) {
     if (/^bytes=.*,/.test(header)) return undefined;

@@ -5,17 +5,17 @@ import type { Migration } from '../sql/sql-database.js';
  * A blob row is the registry's knowledge that bytes exist in storage; a
  * repository_blobs row is what makes a blob visible in one repository.
  */
-const v1Tables = (bigint: string, serial: string): string[] => [
-  `CREATE TABLE repositories (id ${serial} PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_at ${bigint} NOT NULL)`,
+const v1Tables = (bigint: string, serial: string, text: string): string[] => [
+  `CREATE TABLE repositories (id ${serial} PRIMARY KEY, name ${text} NOT NULL UNIQUE, created_at ${bigint} NOT NULL)`,
   `CREATE TABLE blobs (digest TEXT PRIMARY KEY, size ${bigint} NOT NULL, created_at ${bigint} NOT NULL)`,
   `CREATE TABLE repository_blobs (
-     repository_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+     repository_id ${bigint} NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
      digest TEXT NOT NULL REFERENCES blobs(digest),
      created_at ${bigint} NOT NULL,
      PRIMARY KEY (repository_id, digest))`,
   `CREATE INDEX repository_blobs_digest ON repository_blobs(digest)`,
   `CREATE TABLE manifests (
-     repository_id INTEGER NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+     repository_id ${bigint} NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
      digest TEXT NOT NULL,
      media_type TEXT NOT NULL,
      size ${bigint} NOT NULL,
@@ -27,15 +27,15 @@ const v1Tables = (bigint: string, serial: string): string[] => [
      PRIMARY KEY (repository_id, digest))`,
   `CREATE INDEX manifests_subject ON manifests(repository_id, subject_digest)`,
   `CREATE TABLE manifest_references (
-     repository_id INTEGER NOT NULL,
+     repository_id ${bigint} NOT NULL,
      manifest_digest TEXT NOT NULL,
      child_digest TEXT NOT NULL,
      PRIMARY KEY (repository_id, manifest_digest, child_digest),
      FOREIGN KEY (repository_id, manifest_digest) REFERENCES manifests(repository_id, digest) ON DELETE CASCADE)`,
   `CREATE INDEX manifest_references_child ON manifest_references(repository_id, child_digest)`,
   `CREATE TABLE tags (
-     repository_id INTEGER NOT NULL,
-     name TEXT NOT NULL,
+     repository_id ${bigint} NOT NULL,
+     name ${text} NOT NULL,
      manifest_digest TEXT NOT NULL,
      pushed_at ${bigint} NOT NULL,
      last_pulled_at ${bigint},
@@ -55,6 +55,7 @@ export const MIGRATIONS: Migration[] = [
   {
     version: 1,
     name: 'registry core',
-    sql: { sqlite: v1Tables('INTEGER', 'INTEGER'), postgres: v1Tables('BIGINT', 'BIGSERIAL') },
+    // Names sort by bytes in both (the spec's "lexical" order): SQLite's BINARY collation, PostgreSQL's "C".
+    sql: { sqlite: v1Tables('INTEGER', 'INTEGER', 'TEXT'), postgres: v1Tables('BIGINT', 'BIGSERIAL', 'TEXT COLLATE "C"') },
   },
 ];

@@ -62,6 +62,16 @@ export class SqlMetadataStore implements MetadataStore {
     return id;
   }
 
+  /** A repository exists while it has a blob link or a manifest (tags need a manifest). */
+  private async dropIfEmpty(q: SqlExecutor, repoId: number): Promise<void> {
+    await q.run(
+      `DELETE FROM repositories WHERE id = ?
+         AND NOT EXISTS (SELECT 1 FROM repository_blobs WHERE repository_id = ?)
+         AND NOT EXISTS (SELECT 1 FROM manifests WHERE repository_id = ?)`,
+      [repoId, repoId, repoId],
+    );
+  }
+
   // --- repositories -------------------------------------------------------
 
   async listRepositories(page: Page): Promise<string[]> {
@@ -108,7 +118,9 @@ export class SqlMetadataStore implements MetadataStore {
     return this.db.transaction(async (q) => {
       const repoId = await this.repositoryId(q, repository);
       if (repoId === undefined) return false;
-      return (await q.run('DELETE FROM repository_blobs WHERE repository_id = ? AND digest = ?', [repoId, digest])) > 0;
+      const removed = (await q.run('DELETE FROM repository_blobs WHERE repository_id = ? AND digest = ?', [repoId, digest])) > 0;
+      await this.dropIfEmpty(q, repoId);
+      return removed;
     });
   }
 
@@ -198,7 +210,9 @@ export class SqlMetadataStore implements MetadataStore {
       if (repoId === undefined) return false;
       await q.run('DELETE FROM tags WHERE repository_id = ? AND manifest_digest = ?', [repoId, digest]);
       await q.run('DELETE FROM manifest_references WHERE repository_id = ? AND manifest_digest = ?', [repoId, digest]);
-      return (await q.run('DELETE FROM manifests WHERE repository_id = ? AND digest = ?', [repoId, digest])) > 0;
+      const removed = (await q.run('DELETE FROM manifests WHERE repository_id = ? AND digest = ?', [repoId, digest])) > 0;
+      await this.dropIfEmpty(q, repoId);
+      return removed;
     });
   }
 

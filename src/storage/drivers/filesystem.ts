@@ -42,12 +42,16 @@ export class FilesystemDriver implements StorageDriver {
   async read(key: string, opts: { start?: number; end?: number; signal?: AbortSignal } = {}): Promise<Readable> {
     const p = this.path(key);
     // Open first so a missing file is a clean error, not a stream 'error' later.
-    let fh;
+    let fh: FileHandle;
     try {
       fh = await open(p, 'r');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new StorageNotFoundError(key);
       throw e;
+    }
+    if (!(await fh.stat()).isFile()) {
+      await fh.close();
+      throw new StorageNotFoundError(key);
     }
     return createReadStream('', {
       fd: fh,
@@ -82,7 +86,13 @@ export class FilesystemDriver implements StorageDriver {
   async append(key: string, body: Readable, offset: number, opts: { signal?: AbortSignal } = {}): Promise<number> {
     const p = this.path(key);
     await mkdir(dirname(p), { recursive: true });
-    const fh = await open(p, offset === 0 ? fsConstants.O_RDWR | fsConstants.O_CREAT : fsConstants.O_RDWR);
+    let fh: FileHandle;
+    try {
+      fh = await open(p, offset === 0 ? fsConstants.O_RDWR | fsConstants.O_CREAT : fsConstants.O_RDWR);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new StorageOffsetError(key, offset, 0);
+      throw e;
+    }
     try {
       const { size } = await fh.stat();
       if (size !== offset) throw new StorageOffsetError(key, offset, size);
