@@ -27,10 +27,26 @@ export const ConfigSchema = z
       .prefault({}),
     storage: z
       .object({
-        driver: z.enum(['filesystem']).default('filesystem').describe('Blob storage driver'),
+        driver: z.enum(['filesystem', 's3']).default('filesystem').describe('Blob storage driver: filesystem or s3'),
         filesystem: z
           .object({
             root: z.string().optional().describe('Directory for blobs and uploads (default: DATA/blobs)'),
+          })
+          .strict()
+          .prefault({}),
+        s3: z
+          .object({
+            endpoint: z.string().url().optional().describe('S3 endpoint URL (omit for AWS S3)'),
+            region: z.string().default('us-east-1').describe('S3 region'),
+            bucket: z.string().optional().describe('Bucket for blobs and uploads; required when storage.driver is s3'),
+            prefix: z.string().default('').describe('Key prefix inside the bucket, e.g. berth/'),
+            accessKeyId: z.string().optional().describe('Static access key (else the AWS SDK default credential chain)'),
+            secretAccessKey: z.string().optional().describe('Static secret key (with accessKeyId)'),
+            forcePathStyle: z.boolean().default(true).describe('Path-style addressing (needed by most S3-compatible servers)'),
+            redirect: z.boolean().default(false).describe('Answer blob GETs with a 307 to a presigned URL, so bytes flow from the bucket'),
+            redirectExpirySeconds: z.number().int().min(10).max(604800).default(600).describe('Lifetime of presigned redirect URLs'),
+            partSizeMiB: z.number().int().min(5).max(5120).default(16).describe('Multipart part size and upload staging part size, in MiB'),
+            concurrency: z.number().int().min(1).max(64).default(4).describe('Parts uploaded at once per blob'),
           })
           .strict()
           .prefault({}),
@@ -94,6 +110,9 @@ export const ConfigSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
+    if (c.storage.driver === 's3' && !c.storage.s3.bucket) {
+      ctx.addIssue({ code: 'custom', path: ['storage', 's3', 'bucket'], message: 'required when storage.driver is s3' });
+    }
     if (c.metadata.driver === 'postgres' && !c.metadata.postgres.url) {
       ctx.addIssue({ code: 'custom', path: ['metadata', 'postgres', 'url'], message: 'required when metadata.driver is postgres' });
     }

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { dropProfile, profileEnv } from './backend-profile.js';
 
 /** Path of the compiled CLI entry point (tests run from dist/). */
 export const BERTH_BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'berth.js');
@@ -51,8 +52,9 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
     args.push('--config', cfg);
   }
   args.push(...(opts.args ?? []));
+  const backend = await profileEnv(dataDir);
   const proc = spawn(process.execPath, args, {
-    env: { ...process.env, BERTH_LOG_LEVEL: process.env.BERTH_LOG_LEVEL ?? 'info', ...opts.env },
+    env: { ...process.env, BERTH_LOG_LEVEL: process.env.BERTH_LOG_LEVEL ?? 'info', ...backend, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -97,7 +99,10 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
         await exited;
         clearTimeout(t);
       }
-      if (ownDir && !keepData) await rm(dataDir, { recursive: true, force: true });
+      if (ownDir && !keepData) {
+        await rm(dataDir, { recursive: true, force: true });
+        await dropProfile(dataDir);
+      }
       return proc.exitCode;
     },
     async kill() {

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { utimes, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -30,10 +30,16 @@ describe('FilesystemDriver specifics', () => {
       await writeFile(join(root, '_tmp', 'crashed-put'), 'partial');
       await mkdir(join(root, '_tmp', 'stray-dir', 'nested'), { recursive: true });
       await writeFile(join(root, '_tmp', 'stray-dir', 'nested', 'f'), 'x');
+      // Two hours old: a crash's leftovers, not another process's write in progress.
+      const old = new Date(Date.now() - 2 * 3600_000);
+      await utimes(join(root, '_tmp', 'crashed-put'), old, old);
+      await utimes(join(root, '_tmp', 'stray-dir'), old, old);
+      // A fresh temp file may belong to another node sharing the root: it stays.
+      await writeFile(join(root, '_tmp', 'in-progress'), 'writing');
 
       const second = new FilesystemDriver(root);
       await second.init();
-      assert.deepEqual(await readdir(join(root, '_tmp')), []);
+      assert.deepEqual(await readdir(join(root, '_tmp')), ['in-progress']);
       assert.deepEqual(await second.stat('blobs/keep'), { size: 4 });
       await second.init(); // idempotent
       assert.deepEqual(await second.stat('blobs/keep'), { size: 4 });

@@ -18,10 +18,19 @@ export class FilesystemDriver implements StorageDriver {
     this.tmpDir = join(root, '_tmp');
   }
 
-  async init(): Promise<void> {
+  /**
+   * Creates the root and removes temp files left by a crash. Only files older
+   * than `staleTmpMs` go: another process sharing the root may be writing the
+   * younger ones right now.
+   */
+  async init(staleTmpMs = 3600_000): Promise<void> {
     await mkdir(this.tmpDir, { recursive: true });
-    // Temp files left by a crash are garbage: nothing refers to them.
-    for (const f of await readdir(this.tmpDir)) await rm(join(this.tmpDir, f), { force: true, recursive: true });
+    const cutoff = Date.now() - staleTmpMs;
+    for (const f of await readdir(this.tmpDir)) {
+      const p = join(this.tmpDir, f);
+      const s = await stat(p).catch(() => undefined);
+      if (s && s.mtimeMs < cutoff) await rm(p, { force: true, recursive: true });
+    }
   }
 
   private path(key: string): string {
