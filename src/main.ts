@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { FilesystemDriver } from './storage/drivers/filesystem.js';
 import { BlobStore } from './storage/blob-store.js';
+import type { StorageDriver } from './storage/storage-driver.js';
 import { SqliteDatabase } from './metadata/sql/sqlite-database.js';
 import { PostgresDatabase } from './metadata/sql/postgres-database.js';
 import { SqlMetadataStore } from './metadata/sql/sql-metadata-store.js';
@@ -18,20 +19,8 @@ export interface RunningServer {
 
 /** The composition root: config -> drivers -> stores -> services -> http. */
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
-  const driver = new FilesystemDriver(config.storage.filesystem.root!);
-  await driver.init();
-  const blobs = new BlobStore(driver);
-
-  const db =
-    config.metadata.driver === 'postgres'
-      ? new PostgresDatabase({
-          url: config.metadata.postgres.url!,
-          poolSize: config.metadata.postgres.poolSize,
-          onError: (e) => log.warn({ err: e }, 'idle PostgreSQL connection failed'),
-        })
-      : new SqliteDatabase(config.metadata.sqlite.path!);
-  const meta = new SqlMetadataStore(db);
-  await meta.init();
+  const blobs = new BlobStore(await openStorage(config));
+  const meta = await openMetadata(config, log);
 
   const uploads = new BlobUploads(blobs, meta);
   const pulls = new PullRecorder(meta, config.registry.pullTimeFlushSeconds * 1000, (e) =>
@@ -79,6 +68,33 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       return closing;
     },
   };
+}
+
+/** The configured storage driver, initialised. */
+export async function openStorage(config: Config): Promise<StorageDriver> {
+  const driver = new FilesystemDriver(config.storage.filesystem.root!);
+  await driver.init();
+  return driver;
+}
+
+/** The configured metadata store, migrated (under an advisory lock on PostgreSQL). */
+export async function openMetadata(config: Config, log: Logger): Promise<SqlMetadataStore> {
+  const db =
+    config.metadata.driver === 'postgres'
+      ? new PostgresDatabase({
+          url: config.metadata.postgres.url!,
+          poolSize: config.metadata.postgres.poolSize,
+          onError: (e) => log.warn({ err: e }, 'idle PostgreSQL connection failed'),
+        })
+      : new SqliteDatabase(config.metadata.sqlite.path!);
+  const meta = new SqlMetadataStore(db);
+  try {
+    await meta.init();
+  } catch (e) {
+    await meta.close().catch(() => undefined);
+    throw e;
+  }
+  return meta;
 }
 
 export function splitHostPort(listen: string): [string, string] {

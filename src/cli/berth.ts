@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { registerServe } from './serve.js';
 import { registerConfig } from './config.js';
+import { registerDb } from './db.js';
 
 const program = new Command();
 program
@@ -10,6 +11,7 @@ program
   .version('0.1.0');
 registerServe(program);
 registerConfig(program);
+registerDb(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.stderr.write(`berth: ${(e as Error).message}\n`);
