@@ -148,15 +148,16 @@ export class BlobUploads {
     await this.meta.deleteUpload(id);
   }
 
-  /** Runs one operation per upload at a time in this process (chunks are ordered). */
+  /** Runs one operation per upload at a time in this process (chunks are ordered): a promise chain per id. */
   private async exclusive<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    for (let i = 0; i < 1000 && this.busy.has(id); i++) await this.busy.get(id)!.catch(() => undefined);
-    const p = fn();
-    this.busy.set(id, p);
+    const previous = this.busy.get(id) ?? Promise.resolve();
+    const run = previous.catch(() => undefined).then(fn);
+    const tail = run.catch(() => undefined);
+    this.busy.set(id, tail);
     try {
-      return await p;
+      return await run;
     } finally {
-      if (this.busy.get(id) === p) this.busy.delete(id);
+      if (this.busy.get(id) === tail) this.busy.delete(id);
     }
   }
 
