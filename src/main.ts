@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { FilesystemDriver } from './storage/drivers/filesystem.js';
+import { S3Driver } from './storage/drivers/s3.js';
 import { BlobStore } from './storage/blob-store.js';
 import type { StorageDriver } from './storage/storage-driver.js';
 import { SqliteDatabase } from './metadata/sql/sqlite-database.js';
@@ -19,7 +20,13 @@ export interface RunningServer {
 
 /** The composition root: config -> drivers -> stores -> services -> http. */
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
-  const blobs = new BlobStore(await openStorage(config));
+  const storage = await openStorage(config);
+  const blobs = new BlobStore(storage, {
+    presignGet:
+      storage instanceof S3Driver && config.storage.s3.redirect
+        ? (key) => storage.presignGet(key, { expiresSeconds: config.storage.s3.redirectExpirySeconds })
+        : undefined,
+  });
   const meta = await openMetadata(config, log);
 
   const uploads = new BlobUploads(blobs, meta);
@@ -34,8 +41,13 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
 
   // Idle upload sessions are reaped with their staged bytes.
   const uploadTtlMs = config.registry.uploadTimeoutHours * 3600_000;
+  const reap = async () => {
+    await uploads.reap(Date.now() - uploadTtlMs);
+    // Multipart uploads a crashed node left behind on the bucket go with the sessions.
+    if (storage instanceof S3Driver) await storage.abortStaleMultipartUploads(uploadTtlMs);
+  };
   const reaper = setInterval(
-    () => void uploads.reap(Date.now() - uploadTtlMs).catch((e) => log.error({ err: e }, 'upload reaper failed')),
+    () => void reap().catch((e) => log.error({ err: e }, 'upload reaper failed')),
     Math.min(uploadTtlMs, 3600_000),
   );
   reaper.unref();
@@ -72,6 +84,20 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
 
 /** The configured storage driver, initialised. */
 export async function openStorage(config: Config): Promise<StorageDriver> {
+  if (config.storage.driver === 's3') {
+    const c = config.storage.s3;
+    return new S3Driver({
+      endpoint: c.endpoint,
+      region: c.region,
+      bucket: c.bucket!,
+      prefix: c.prefix,
+      accessKeyId: c.accessKeyId,
+      secretAccessKey: c.secretAccessKey,
+      forcePathStyle: c.forcePathStyle,
+      partSizeBytes: c.partSizeMiB * 1024 * 1024,
+      concurrency: c.concurrency,
+    });
+  }
   const driver = new FilesystemDriver(config.storage.filesystem.root!);
   await driver.init();
   return driver;

@@ -1,5 +1,8 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+
+// The AWS SDK warns on every start that future releases need Node 22; berth pins a release that supports 20.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 import { registerServe } from './serve.js';
 import { registerConfig } from './config.js';
 import { registerDb } from './db.js';

@@ -100,6 +100,11 @@ export class Registry {
     return s;
   }
 
+  /** Where the client may fetch the blob directly (presigned object-store URL), if configured. */
+  async blobRedirect(digest: Digest): Promise<string | undefined> {
+    return this.blobs.redirectUrl(digest);
+  }
+
   async deleteBlob(repository: string, digest: Digest): Promise<void> {
     if (!this.opts.deleteEnabled) throw unsupported('deletion is disabled on this registry');
     if (!(await this.meta.unlinkBlob(repository, digest.toString()))) throw blobUnknown(digest.toString());

@@ -7,8 +7,21 @@ import { StorageNotFoundError, type StorageDriver } from './storage-driver.js';
  * repositories (which repository may see a blob is metadata's business).
  * Layout: blobs/<alg>/<first two hex>/<hex> and uploads/<id>/data.
  */
+export interface BlobStoreOptions {
+  /** Presigns a GET of a storage key, for drivers whose bytes clients may fetch directly (S3). */
+  presignGet?: (key: string) => Promise<string>;
+}
+
 export class BlobStore {
-  constructor(readonly driver: StorageDriver) {}
+  constructor(
+    readonly driver: StorageDriver,
+    private readonly opts: BlobStoreOptions = {},
+  ) {}
+
+  /** A URL the client may GET the blob's bytes from directly, when the driver supports it and it is configured. */
+  async redirectUrl(digest: Digest): Promise<string | undefined> {
+    return this.opts.presignGet?.(BlobStore.blobKey(digest));
+  }
 
   static blobKey(digest: Digest): string {
     return `blobs/${digest.algorithm}/${digest.hex.slice(0, 2)}/${digest.hex}`;

@@ -6,7 +6,7 @@ import pg from 'pg';
  * BERTH_TEST_PROFILE=embedded (default): filesystem + SQLite in the data dir.
  * BERTH_TEST_PROFILE=postgres: PostgreSQL metadata, filesystem blobs.
  * BERTH_TEST_PROFILE=scale-out: PostgreSQL metadata + S3 blobs (S3_ENDPOINT,
- *   S3_ACCESS_KEY, S3_SECRET_KEY, S3_BUCKET as s3-server.sh exports them).
+ *   S3_BUCKET, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY as s3-server.sh exports them).
  * Each data dir gets its own database and key prefix, derived from its path,
  * so a server restarted on the same data dir finds its state again.
  */
@@ -52,16 +52,16 @@ export async function profileEnv(dataDir: string): Promise<Record<string, string
     BERTH_METADATA_POSTGRES_URL: url.toString(),
   };
   if (profile === 'scale-out') {
-    const need = ['S3_ENDPOINT', 'S3_ACCESS_KEY', 'S3_SECRET_KEY', 'S3_BUCKET'];
+    const need = ['S3_ENDPOINT', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'S3_BUCKET'];
     const missing = need.filter((k) => !process.env[k]);
     if (missing.length) throw new Error(`scale-out profile needs ${missing.join(', ')} (eval "$(../shared/scripts/s3-server.sh start)")`);
     Object.assign(env, {
       BERTH_STORAGE_DRIVER: 's3',
       BERTH_STORAGE_S3_ENDPOINT: process.env.S3_ENDPOINT!,
-      BERTH_STORAGE_S3_ACCESSKEYID: process.env.S3_ACCESS_KEY!,
-      BERTH_STORAGE_S3_SECRETACCESSKEY: process.env.S3_SECRET_KEY!,
+      BERTH_STORAGE_S3_ACCESSKEYID: process.env.AWS_ACCESS_KEY_ID!,
+      BERTH_STORAGE_S3_SECRETACCESSKEY: process.env.AWS_SECRET_ACCESS_KEY!,
       BERTH_STORAGE_S3_BUCKET: process.env.S3_BUCKET!,
-      BERTH_STORAGE_S3_REGION: process.env.S3_REGION ?? 'us-east-1',
+      BERTH_STORAGE_S3_REGION: process.env.AWS_REGION ?? 'us-east-1',
       BERTH_STORAGE_S3_PREFIX: `t-${id}/`,
     });
   }

@@ -59,6 +59,15 @@ export function blobRoutes(registry: Registry) {
         sendEmpty(ctx, 304, { 'Docker-Content-Digest': digest.toString(), ETag: etag });
         return;
       }
+      if (ctx.req.method === 'GET' && size > 0) {
+        // Bytes flow from the object store, not through this node; a Range header is re-sent there by the client.
+        const location = await registry.blobRedirect(digest);
+        if (location) {
+          ctx.res.writeHead(307, { Location: location, 'Docker-Content-Digest': digest.toString(), 'Content-Length': 0 });
+          ctx.res.end();
+          return;
+        }
+      }
       let range: { start: number; end: number } | undefined;
       try {
         range = parseRange(ctx.req.headers.range, size);
