@@ -124,7 +124,12 @@ export class FilesystemDriver implements StorageDriver {
       return;
     }
     await mkdir(dirname(dst), { recursive: true });
-    await rename(src, dst);
+    try {
+      await rename(src, dst);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new StorageNotFoundError(from);
+      throw e;
+    }
     await syncDir(dirname(dst));
   }
 
@@ -137,7 +142,7 @@ export class FilesystemDriver implements StorageDriver {
   }
 
   async *list(prefix: string): AsyncIterable<string> {
-    const base = this.path(prefix.replace(/\/$/, ''));
+    const base = prefix.replace(/\/$/, '') === '' ? this.root : this.path(prefix.replace(/\/$/, ''));
     const walk = async function* (dir: string, rel: string): AsyncGenerator<string> {
       let entries;
       try {
@@ -153,7 +158,10 @@ export class FilesystemDriver implements StorageDriver {
       }
     };
     const keyPrefix = prefix.replace(/\/$/, '');
-    for await (const rel of walk(base, '')) yield `${keyPrefix}/${rel}`;
+    for await (const rel of walk(base, '')) {
+      const key = keyPrefix ? `${keyPrefix}/${rel}` : rel;
+      if (!key.startsWith('_tmp/')) yield key;
+    }
   }
 
   async ping(): Promise<void> {
