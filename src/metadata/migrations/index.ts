@@ -51,11 +51,46 @@ const v1Tables = (bigint: string, serial: string, text: string): string[] => [
   `CREATE INDEX uploads_updated ON uploads(updated_at)`,
 ];
 
+/**
+ * The job queue shared by all nodes (src/jobs/). `key` is a dedupe key,
+ * unique while the row exists (NULLs do not collide). The partial unique
+ * index keeps at most one exclusive job of a kind queued or running.
+ * `lease_token` names the current claim; only its holder may finish the job.
+ */
+const v2Jobs = (bigint: string, serialPk: string): string[] => [
+  `CREATE TABLE jobs (
+     id ${serialPk},
+     kind TEXT NOT NULL,
+     key TEXT UNIQUE,
+     payload TEXT NOT NULL,
+     state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed')),
+     exclusive INTEGER NOT NULL DEFAULT 0,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     max_attempts INTEGER NOT NULL,
+     run_at ${bigint} NOT NULL,
+     lease_owner TEXT,
+     lease_token TEXT,
+     lease_until ${bigint},
+     last_error TEXT,
+     created_at ${bigint} NOT NULL,
+     updated_at ${bigint} NOT NULL)`,
+  `CREATE INDEX jobs_due ON jobs(state, run_at)`,
+  `CREATE INDEX jobs_lease ON jobs(state, lease_until)`,
+  `CREATE INDEX jobs_finished ON jobs(state, updated_at)`,
+  `CREATE UNIQUE INDEX jobs_exclusive_active ON jobs(kind) WHERE exclusive = 1 AND (state = 'queued' OR state = 'running')`,
+];
+
 export const MIGRATIONS: Migration[] = [
   {
     version: 1,
     name: 'registry core',
     // Names sort by bytes in both (the spec's "lexical" order): SQLite's BINARY collation, PostgreSQL's "C".
     sql: { sqlite: v1Tables('INTEGER', 'INTEGER', 'TEXT'), postgres: v1Tables('BIGINT', 'BIGSERIAL', 'TEXT COLLATE "C"') },
+  },
+  {
+    version: 2,
+    name: 'jobs',
+    // AUTOINCREMENT on SQLite: a purged id is never handed out again, so an id in a log names one job.
+    sql: { sqlite: v2Jobs('INTEGER', 'INTEGER PRIMARY KEY AUTOINCREMENT'), postgres: v2Jobs('BIGINT', 'BIGSERIAL PRIMARY KEY') },
   },
 ];
