@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { FilesystemDriver } from './storage/drivers/filesystem.js';
@@ -8,6 +10,9 @@ import type { StorageDriver } from './storage/storage-driver.js';
 import { SqliteDatabase } from './metadata/sql/sqlite-database.js';
 import { PostgresDatabase } from './metadata/sql/postgres-database.js';
 import { SqlMetadataStore } from './metadata/sql/sql-metadata-store.js';
+import type { SqlDatabase } from './metadata/sql/sql-database.js';
+import { SqlJobQueue } from './jobs/sql-job-queue.js';
+import { Scheduler } from './jobs/scheduler.js';
 import { BlobUploads } from './registry/blob-uploads.js';
 import { PullRecorder } from './registry/pull-recorder.js';
 import { Registry } from './registry/registry.js';
@@ -27,7 +32,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         ? (key) => storage.presignGet(key, { expiresSeconds: config.storage.s3.redirectExpirySeconds })
         : undefined,
   });
-  const meta = await openMetadata(config, log);
+  const { db, meta } = await openMetadataDatabase(config, log);
 
   const uploads = new BlobUploads(blobs, meta);
   const pulls = new PullRecorder(meta, config.registry.pullTimeFlushSeconds * 1000, (e) =>
@@ -39,18 +44,21 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     maxManifestBytes: config.registry.maxManifestBytes,
   });
 
+  // Periodic work runs once per period across all nodes, through the job queue in the metadata database.
+  const scheduler = new Scheduler({
+    queue: new SqlJobQueue(db),
+    owner: `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`,
+    log: log.child({ component: 'jobs' }),
+  });
   // Idle upload sessions are reaped with their staged bytes.
   const uploadTtlMs = config.registry.uploadTimeoutHours * 3600_000;
-  const reap = async () => {
+  scheduler.every('upload-reap', Math.min(uploadTtlMs, 3600_000), async ({ signal }) => {
     await uploads.reap(Date.now() - uploadTtlMs);
+    signal.throwIfAborted();
     // Multipart uploads a crashed node left behind on the bucket go with the sessions.
     if (storage instanceof S3Driver) await storage.abortStaleMultipartUploads(uploadTtlMs);
-  };
-  const reaper = setInterval(
-    () => void reap().catch((e) => log.error({ err: e }, 'upload reaper failed')),
-    Math.min(uploadTtlMs, 3600_000),
-  );
-  reaper.unref();
+  });
+  scheduler.start();
 
   const http = createHttpServer({
     registry,
@@ -72,8 +80,10 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     url,
     close() {
       closing ??= (async () => {
-        clearInterval(reaper);
-        await http.shutdown(config.shutdownTimeoutSeconds * 1000);
+        await Promise.all([
+          scheduler.stop(config.shutdownTimeoutSeconds * 1000),
+          http.shutdown(config.shutdownTimeoutSeconds * 1000),
+        ]);
         await pulls.stop();
         await meta.close();
       })();
@@ -105,6 +115,11 @@ export async function openStorage(config: Config): Promise<StorageDriver> {
 
 /** The configured metadata store, migrated (under an advisory lock on PostgreSQL). */
 export async function openMetadata(config: Config, log: Logger): Promise<SqlMetadataStore> {
+  return (await openMetadataDatabase(config, log)).meta;
+}
+
+/** The configured SQL database and the metadata store over it, migrated; the job queue shares the database. */
+export async function openMetadataDatabase(config: Config, log: Logger): Promise<{ db: SqlDatabase; meta: SqlMetadataStore }> {
   const db =
     config.metadata.driver === 'postgres'
       ? new PostgresDatabase({
@@ -120,7 +135,7 @@ export async function openMetadata(config: Config, log: Logger): Promise<SqlMeta
     await meta.close().catch(() => undefined);
     throw e;
   }
-  return meta;
+  return { db, meta };
 }
 
 export function splitHostPort(listen: string): [string, string] {

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { Migration, SqlDatabase, SqlExecutor, SqlValue } from './sql-database.js';
+import type { Migration, SqlDatabase, SqlExecutor, SqlValue, TransactionOptions } from './sql-database.js';
 
 /** `?` placeholders (the house style) to PostgreSQL's `$1, $2, ...`. Our SQL has no `?` in literals. */
 export function toPostgresPlaceholders(sql: string): string {
@@ -32,11 +32,13 @@ export class PostgresDatabase implements SqlDatabase {
   readonly dialect = 'postgres' as const;
   private readonly pool: pg.Pool;
   private readonly direct: SqlExecutor;
+  private readonly onError: (e: Error) => void;
 
   constructor(opts: { url: string; poolSize?: number; onError?: (e: Error) => void }) {
     this.pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 10 });
     // An idle client losing its connection must not crash the process; the pool replaces it.
-    this.pool.on('error', (e) => opts.onError?.(e));
+    this.onError = (e) => opts.onError?.(e);
+    this.pool.on('error', this.onError);
     this.direct = executor(this.pool);
   }
 
@@ -52,12 +54,20 @@ export class PostgresDatabase implements SqlDatabase {
     return this.direct.run(sql, params);
   }
 
-  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, opts: TransactionOptions = {}): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const client = await this.pool.connect();
       let broken = false;
+      // A checked-out client has no pool listener: a connection lost mid-transaction must fail the
+      // transaction (its next query rejects), not crash the process with an unhandled 'error'.
+      const onError = (e: Error) => {
+        broken = true;
+        this.onError(e);
+      };
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
+        if (opts.durable === false) await client.query('SET LOCAL synchronous_commit = off');
         const result = await fn(executor(client));
         await client.query('COMMIT');
         return result;
@@ -71,6 +81,7 @@ export class PostgresDatabase implements SqlDatabase {
         if (code && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) continue;
         throw e;
       } finally {
+        client.off('error', onError);
         client.release(broken);
       }
     }
@@ -78,6 +89,12 @@ export class PostgresDatabase implements SqlDatabase {
 
   async migrate(migrations: Migration[]): Promise<void> {
     const client = await this.pool.connect();
+    let broken = false;
+    const onError = (e: Error) => {
+      broken = true;
+      this.onError(e);
+    };
+    client.on('error', onError);
     try {
       await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
       try {
@@ -105,7 +122,8 @@ export class PostgresDatabase implements SqlDatabase {
         await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
       }
     } finally {
-      client.release();
+      client.off('error', onError);
+      client.release(broken);
     }
   }
 
