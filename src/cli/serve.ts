@@ -36,21 +36,32 @@ Every key is listed in docs/config.md; check a file with \`berth config check FI
       const log = createLogger(config.log.level);
       const server = await startServer(config, log);
       log.info({ url: server.url, data: config.data }, 'listening');
+      // A closed stdout (piped into a process that exited) must not stop the shutdown path:
+      // logging here is best effort, and the exit happens whatever the logger does.
+      process.stdout.on('error', () => undefined);
+      const safeLog = (fn: () => void) => {
+        try {
+          fn();
+        } catch {
+          /* stdout is gone */
+        }
+      };
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;
         stopping = true;
-        log.info({ signal }, 'shutting down');
-        server.close().then(
-          () => {
-            log.info('stopped');
-            process.exit(0);
-          },
-          (e: unknown) => {
-            log.error({ err: e }, 'shutdown failed');
-            process.exit(1);
-          },
-        );
+        safeLog(() => log.info({ signal }, 'shutting down'));
+        let code = 0;
+        server
+          .close()
+          .then(
+            () => safeLog(() => log.info('stopped')),
+            (e: unknown) => {
+              code = 1;
+              safeLog(() => log.error({ err: e }, 'shutdown failed'));
+            },
+          )
+          .finally(() => process.exit(code));
       };
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));

@@ -119,10 +119,17 @@ export function createHttpServer(opts: HttpOptions): HttpServer {
     res.setHeader('X-Request-Id', id);
     inFlight++;
     try {
-      const r = routes.find((rt) => rt.pattern.test(path));
-      if (!r) throw routeNotFound();
-      const m = r.pattern.exec(path)!;
-      r.keys.forEach((k, i) => (ctx.params[k] = m[i + 1]!));
+      let r: Route | undefined;
+      let m: RegExpExecArray | null = null;
+      for (const rt of routes) {
+        m = rt.pattern.exec(path);
+        if (m) {
+          r = rt;
+          break;
+        }
+      }
+      if (!r || !m) throw routeNotFound();
+      for (let i = 0; i < r.keys.length; i++) ctx.params[r.keys[i]!] = m[i + 1]!;
       const h = r.methods[req.method ?? 'GET'];
       if (!h) throw methodNotAllowed(Object.keys(r.methods));
       await h(ctx);

@@ -100,12 +100,23 @@ export interface ManifestStore {
   recordPulls(events: PullEvent[]): Promise<void>;
 }
 
+/**
+ * Upload session rows are bookkeeping a client can redo (a lost session means
+ * restarting one upload), so creating and updating them need not wait for the
+ * disk; completing one is durable.
+ */
 export interface UploadStore {
   createUpload(u: UploadRecord): Promise<void>;
   getUpload(id: string): Promise<UploadRecord | undefined>;
   /** Sets the acknowledged size; false when the upload no longer exists. */
   updateUpload(id: string, size: number, now: number): Promise<boolean>;
   deleteUpload(id: string): Promise<boolean>;
+  /**
+   * In one durable transaction: links the verified blob into the repository
+   * (as linkBlob) and removes the upload session. False (and nothing written)
+   * when the session no longer exists.
+   */
+  completeUpload(id: string, repository: string, digest: string, size: number, now: number): Promise<boolean>;
   /** Uploads not touched since `before` (for the reaper). */
   listStaleUploads(before: number, limit: number): Promise<UploadRecord[]>;
 }

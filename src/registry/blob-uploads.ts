@@ -26,6 +26,9 @@ export interface ChunkInfo {
   length?: number;
 }
 
+/** How often an active upload's row is touched, so the reaper sees it alive without a write per chunk. */
+const TOUCH_INTERVAL_MS = 60_000;
+
 /** Running sha256 of an upload's staging bytes, valid while `offset` equals the staged size. */
 interface HashState {
   offset: number;
@@ -64,9 +67,10 @@ export class BlobUploads {
 
   async append(repository: string, id: string, body: Readable, chunk: ChunkInfo, signal?: AbortSignal): Promise<UploadStatus> {
     return this.exclusive(id, async () => {
-      await this.session(repository, id);
+      const u = await this.session(repository, id);
       const size = await this.write(id, body, chunk, signal);
-      await this.meta.updateUpload(id, size, this.now());
+      // The staged bytes are the offset's truth; the row only needs to show the session is alive (for the reaper).
+      if (this.now() - u.updatedAt >= TOUCH_INTERVAL_MS) await this.meta.updateUpload(id, size, this.now());
       return { id, repository, size };
     });
   }
@@ -108,8 +112,8 @@ export class BlobUploads {
       } else {
         await this.blobs.commitUpload(id, digest);
       }
-      await this.meta.linkBlob(repository, digest.toString(), size, this.now());
-      await this.meta.deleteUpload(id);
+      // Session gone meanwhile (cancelled or reaped on another node): the bytes stay unlinked for GC.
+      if (!(await this.meta.completeUpload(id, repository, digest.toString(), size, this.now()))) throw blobUploadUnknown(id);
       this.hashes.delete(id);
       return { digest, size };
     });

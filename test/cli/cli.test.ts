@@ -1,6 +1,7 @@
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -70,5 +71,25 @@ describe('berth CLI', () => {
     assert.equal(report.driver, 'sqlite');
     assert.ok(report.schemaVersion >= 1);
     assert.ok(existsSync(join(d, 'berth.db')));
+  });
+
+  test('SIGTERM stops the server even when its stdout reader has gone away', async () => {
+    const d = await tmp();
+    const proc = spawn(process.execPath, [BERTH_BIN, 'serve', '--listen', '127.0.0.1:0', '--data', d], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      // Read the first log line, then close our end of the pipe (as `| head -1` does).
+      await once(proc.stdout!, 'data');
+      proc.stdout!.destroy();
+      await new Promise((r) => setTimeout(r, 200));
+      proc.kill('SIGTERM');
+      const exited = once(proc, 'exit');
+      const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error('no exit within 15 s of SIGTERM')), 15_000).unref());
+      const [code] = (await Promise.race([exited, timeout])) as [number | null];
+      assert.equal(code, 0);
+    } finally {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+    }
   });
 });

@@ -17,12 +17,20 @@ export interface SqlDatabase extends SqlExecutor {
   readonly dialect: 'sqlite' | 'postgres';
   /**
    * Runs `fn` in a transaction: committed when it resolves, rolled back when
-   * it throws. Other readers never see its writes before the commit.
+   * it throws. Other readers never see its writes before the commit. With
+   * `durable: false` the commit may be lost on power failure (never on a
+   * process crash) in exchange for not waiting for the disk: for bookkeeping
+   * a client can redo, such as upload session rows.
    */
-  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, opts?: TransactionOptions): Promise<T>;
   /** Applies a list of schema migrations (idempotent, serialised between processes). */
   migrate(migrations: Migration[]): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface TransactionOptions {
+  /** Default true: the commit is on disk before the promise resolves. */
+  durable?: boolean;
 }
 
 export interface Migration {

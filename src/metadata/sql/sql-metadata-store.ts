@@ -100,18 +100,17 @@ export class SqlMetadataStore implements MetadataStore {
   }
 
   async linkBlob(repository: string, digest: string, size: number, now: number): Promise<void> {
-    await this.db.transaction(async (q) => {
-      const repoId = await this.ensureRepository(q, repository, now);
-      await q.run('INSERT INTO blobs (digest, size, created_at) VALUES (?, ?, ?) ON CONFLICT (digest) DO NOTHING', [
-        digest,
-        size,
-        now,
-      ]);
-      await q.run(
-        'INSERT INTO repository_blobs (repository_id, digest, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
-        [repoId, digest, now],
-      );
-    });
+    await this.db.transaction((q) => this.link(q, repository, digest, size, now));
+  }
+
+  private async link(q: SqlExecutor, repository: string, digest: string, size: number, now: number): Promise<void> {
+    const repoId = await this.ensureRepository(q, repository, now);
+    await q.run('INSERT INTO blobs (digest, size, created_at) VALUES (?, ?, ?) ON CONFLICT (digest) DO NOTHING', [digest, size, now]);
+    await q.run('INSERT INTO repository_blobs (repository_id, digest, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING', [
+      repoId,
+      digest,
+      now,
+    ]);
   }
 
   async unlinkBlob(repository: string, digest: string): Promise<boolean> {
@@ -288,13 +287,25 @@ export class SqlMetadataStore implements MetadataStore {
   // --- uploads ---------------------------------------------------------------
 
   async createUpload(u: UploadRecord): Promise<void> {
-    await this.db.run('INSERT INTO uploads (id, repository, size, started_at, updated_at) VALUES (?, ?, ?, ?, ?)', [
-      u.id,
-      u.repository,
-      u.size,
-      u.startedAt,
-      u.updatedAt,
-    ]);
+    await this.db.transaction(
+      (q) =>
+        q.run('INSERT INTO uploads (id, repository, size, started_at, updated_at) VALUES (?, ?, ?, ?, ?)', [
+          u.id,
+          u.repository,
+          u.size,
+          u.startedAt,
+          u.updatedAt,
+        ]),
+      { durable: false },
+    );
+  }
+
+  async completeUpload(id: string, repository: string, digest: string, size: number, now: number): Promise<boolean> {
+    return this.db.transaction(async (q) => {
+      if ((await q.run('DELETE FROM uploads WHERE id = ? AND repository = ?', [id, repository])) === 0) return false;
+      await this.link(q, repository, digest, size, now);
+      return true;
+    });
   }
 
   async getUpload(id: string): Promise<UploadRecord | undefined> {
@@ -314,7 +325,11 @@ export class SqlMetadataStore implements MetadataStore {
   }
 
   async updateUpload(id: string, size: number, now: number): Promise<boolean> {
-    return (await this.db.run('UPDATE uploads SET size = ?, updated_at = ? WHERE id = ?', [size, now, id])) > 0;
+    const changed = await this.db.transaction(
+      (q) => q.run('UPDATE uploads SET size = ?, updated_at = ? WHERE id = ?', [size, now, id]),
+      { durable: false },
+    );
+    return changed > 0;
   }
 
   async deleteUpload(id: string): Promise<boolean> {

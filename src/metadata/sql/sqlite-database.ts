@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Migration, SqlDatabase, SqlExecutor, SqlValue } from './sql-database.js';
+import type { Migration, SqlDatabase, SqlExecutor, SqlValue, TransactionOptions } from './sql-database.js';
 
 /**
  * better-sqlite3 behind the async SqlDatabase interface. The driver is
@@ -57,12 +57,15 @@ export class SqliteDatabase implements SqlDatabase {
     return this.transaction((tx) => tx.run(sql, params));
   }
 
-  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, opts: TransactionOptions = {}): Promise<T> {
     const previous = this.lock;
     let release!: () => void;
     this.lock = new Promise<void>((r) => (release = r));
     await previous;
     this.inTransaction = true;
+    // In WAL mode NORMAL skips the fsync at commit; the next FULL commit syncs the WAL, earlier frames included.
+    const relaxed = opts.durable === false;
+    if (relaxed) this.db.pragma('synchronous = NORMAL');
     try {
       this.db.exec('BEGIN IMMEDIATE');
       try {
@@ -74,6 +77,7 @@ export class SqliteDatabase implements SqlDatabase {
         throw e;
       }
     } finally {
+      if (relaxed) this.db.pragma('synchronous = FULL');
       this.inTransaction = false;
       release();
     }

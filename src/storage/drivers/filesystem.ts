@@ -171,21 +171,23 @@ export class FilesystemDriver implements StorageDriver {
 
 /**
  * Writes a stream at `position` with positional writes; awaiting each write
- * is the backpressure. Small chunks are gathered so a write is at least 256 KiB.
+ * is the backpressure. Small chunks are gathered so one writev carries at least 256 KiB.
  */
 async function writeAll(fh: FileHandle, body: Readable, position: number, signal?: AbortSignal): Promise<number> {
   let pos = position;
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   const flush = async () => {
-    const buf = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+    // writev: the gathered chunks go to the kernel as they are, no concatenation copy.
+    const bufs = pending;
     pending = [];
     pendingBytes = 0;
-    let off = 0;
-    while (off < buf.length) {
-      const { bytesWritten } = await fh.write(buf, off, buf.length - off, pos);
-      off += bytesWritten;
+    for (let i = 0; i < 10_000 && bufs.length > 0; i++) {
+      let { bytesWritten } = await fh.writev(bufs, pos);
       pos += bytesWritten;
+      // A short write (rare: disk full, signals) continues with what is left.
+      while (bufs.length > 0 && bytesWritten >= bufs[0]!.length) bytesWritten -= bufs.shift()!.length;
+      if (bytesWritten > 0) bufs[0] = bufs[0]!.subarray(bytesWritten);
     }
   };
   for await (const chunk of body) {
