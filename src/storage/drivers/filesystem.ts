@@ -177,6 +177,10 @@ async function writeAll(fh: FileHandle, body: Readable, position: number, signal
   let pos = position;
   let pending: Buffer[] = [];
   let pendingBytes = 0;
+  // Dirty pages are flushed in the background while more bytes arrive, so the
+  // caller's final fsync only waits for the tail instead of the whole object.
+  let flushing: Promise<void> | undefined;
+  let unflushed = 0;
   const flush = async () => {
     // writev: the gathered chunks go to the kernel as they are, no concatenation copy.
     const bufs = pending;
@@ -185,21 +189,33 @@ async function writeAll(fh: FileHandle, body: Readable, position: number, signal
     for (let i = 0; i < 10_000 && bufs.length > 0; i++) {
       let { bytesWritten } = await fh.writev(bufs, pos);
       pos += bytesWritten;
+      unflushed += bytesWritten;
       // A short write (rare: disk full, signals) continues with what is left.
       while (bufs.length > 0 && bytesWritten >= bufs[0]!.length) bytesWritten -= bufs.shift()!.length;
       if (bytesWritten > 0) bufs[0] = bufs[0]!.subarray(bytesWritten);
     }
+    if (unflushed >= BACKGROUND_SYNC_BYTES && !flushing) {
+      unflushed = 0;
+      flushing = fh.datasync().finally(() => (flushing = undefined));
+    }
   };
-  for await (const chunk of body) {
-    signal?.throwIfAborted();
-    const c = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
-    pending.push(c);
-    pendingBytes += c.length;
-    if (pendingBytes >= 256 * 1024) await flush();
+  try {
+    for await (const chunk of body) {
+      signal?.throwIfAborted();
+      const c = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+      pending.push(c);
+      pendingBytes += c.length;
+      if (pendingBytes >= 256 * 1024) await flush();
+    }
+    if (pendingBytes > 0) await flush();
+  } finally {
+    await flushing?.catch(() => undefined);
   }
-  if (pendingBytes > 0) await flush();
   return pos - position;
 }
+
+/** Written bytes after which a background fdatasync starts. */
+const BACKGROUND_SYNC_BYTES = 16 * 1024 * 1024;
 
 async function exists(p: string): Promise<boolean> {
   try {
