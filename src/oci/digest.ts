@@ -45,6 +45,11 @@ export class Digest {
   }
 
   /** Is this string shaped like a digest at all (contains ':' and matches the grammar)? */
+  /** Does the string match the image-spec digest grammar (any algorithm)? */
+  static matchesGrammar(s: string): boolean {
+    return typeof s === 'string' && s.length <= 1024 && DIGEST_GRAMMAR.test(s);
+  }
+
   static looksLike(s: string): boolean {
     return s.includes(':') && DIGEST_GRAMMAR.test(s);
   }
