@@ -1,4 +1,5 @@
-import { describe, test } from 'node:test';
+import { describe } from 'node:test';
+import { contractCases } from '../../test/helpers/contract-case.js';
 import assert from 'node:assert/strict';
 import type { ClaimedJob, JobQueue } from './job-queue.js';
 
@@ -24,20 +25,7 @@ const T0 = 1_700_000_000_000;
 const LEASE = 1000;
 
 export function jobQueueContract(name: string, make: () => Promise<JobQueueFixture>, options: JobQueueContractOptions = {}): void {
-  const skip = options.skip ?? {};
-  const used = new Set<string>();
-  const contractCase = (title: string, fn: (fx: JobQueueFixture) => Promise<void>): void => {
-    assert.ok(!used.has(title), `duplicate contract case title: ${title}`);
-    used.add(title);
-    test(title, { timeout: CASE_TIMEOUT_MS, skip: skip[title] ?? false }, async () => {
-      const fx = await make();
-      try {
-        await fn(fx);
-      } finally {
-        await fx.cleanup();
-      }
-    });
-  };
+  const contractCase = contractCases(make, options.skip, CASE_TIMEOUT_MS);
 
   describe(`JobQueue contract: ${name}`, () => {
     contractCase('an enqueued job is listed as queued with its payload and defaults', async ({ queue: q }) => {

@@ -1,4 +1,5 @@
-import { describe, test } from 'node:test';
+import { describe } from 'node:test';
+import { contractCases } from '../../test/helpers/contract-case.js';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import type { ManifestRecord, MetadataStore, NewManifest, Page } from './metadata-store.js';
@@ -30,22 +31,8 @@ export function metadataStoreContract(
   make: () => Promise<MetadataStoreFixture>,
   options: MetadataStoreContractOptions = {},
 ): void {
-  const skip = options.skip ?? {};
-  const used = new Set<string>();
-
-  const contractCase = (title: string, fn: (s: MetadataStore) => Promise<void>): void => {
-    assert.ok(!used.has(title), `duplicate contract case title: ${title}`);
-    used.add(title);
-    const reason = skip[title];
-    test(title, { timeout: CASE_TIMEOUT_MS, skip: reason ?? false }, async () => {
-      const fx = await make();
-      try {
-        await fn(fx.store);
-      } finally {
-        await fx.cleanup();
-      }
-    });
-  };
+  const cases = contractCases(make, options.skip, CASE_TIMEOUT_MS);
+  const contractCase = (title: string, fn: (s: MetadataStore) => Promise<void>): void => cases(title, (fx) => fn(fx.store));
 
   describe(`MetadataStore contract: ${name}`, () => {
     // --- repositories -----------------------------------------------------------

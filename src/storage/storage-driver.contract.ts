@@ -1,4 +1,5 @@
-import { describe, test } from 'node:test';
+import { describe } from 'node:test';
+import { contractCases } from '../../test/helpers/contract-case.js';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -32,23 +33,9 @@ export function storageDriverContract(
   make: () => Promise<StorageDriverFixture>,
   options: StorageDriverContractOptions = {},
 ): void {
-  const skip = options.skip ?? {};
-  const used = new Set<string>();
-
+  const cases = contractCases(make, options.skip, CASE_TIMEOUT_MS);
   /** One node:test case with a fresh driver, always cleaned up. */
-  const contractCase = (title: string, fn: (d: StorageDriver) => Promise<void>): void => {
-    assert.ok(!used.has(title), `duplicate contract case title: ${title}`);
-    used.add(title);
-    const reason = skip[title];
-    test(title, { timeout: CASE_TIMEOUT_MS, skip: reason ?? false }, async () => {
-      const fx = await make();
-      try {
-        await fn(fx.driver);
-      } finally {
-        await fx.cleanup();
-      }
-    });
-  };
+  const contractCase = (title: string, fn: (d: StorageDriver) => Promise<void>): void => cases(title, (fx) => fn(fx.driver));
 
   describe(`StorageDriver contract: ${name}`, () => {
     // --- stat ---------------------------------------------------------------
