@@ -54,40 +54,12 @@ export class PostgresDatabase implements SqlDatabase {
     return this.direct.run(sql, params);
   }
 
-  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, opts: TransactionOptions = {}): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      const client = await this.pool.connect();
-      let broken = false;
-      // A checked-out client has no pool listener: a connection lost mid-transaction must fail the
-      // transaction (its next query rejects), not crash the process with an unhandled 'error'.
-      const onError = (e: Error) => {
-        broken = true;
-        this.onError(e);
-      };
-      client.on('error', onError);
-      try {
-        await client.query('BEGIN');
-        if (opts.durable === false) await client.query('SET LOCAL synchronous_commit = off');
-        const result = await fn(executor(client));
-        await client.query('COMMIT');
-        return result;
-      } catch (e) {
-        try {
-          await client.query('ROLLBACK');
-        } catch {
-          broken = true;
-        }
-        const code = (e as { code?: string }).code;
-        if (code && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) continue;
-        throw e;
-      } finally {
-        client.off('error', onError);
-        client.release(broken);
-      }
-    }
-  }
-
-  async migrate(migrations: Migration[]): Promise<void> {
+  /**
+   * Checks out a client for `fn`. A checked-out client has no pool listener: a connection lost
+   * meanwhile must fail `fn` (its next query rejects), not crash the process with an unhandled
+   * 'error'; such a client is discarded instead of returned to the pool.
+   */
+  private async withClient<T>(fn: (client: pg.PoolClient, markBroken: () => void) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     let broken = false;
     const onError = (e: Error) => {
@@ -96,6 +68,35 @@ export class PostgresDatabase implements SqlDatabase {
     };
     client.on('error', onError);
     try {
+      return await fn(client, () => (broken = true));
+    } finally {
+      client.off('error', onError);
+      client.release(broken);
+    }
+  }
+
+  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, opts: TransactionOptions = {}): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await this.withClient<{ done: true; result: T } | { done: false }>(async (client, markBroken) => {
+        try {
+          await client.query('BEGIN');
+          if (opts.durable === false) await client.query('SET LOCAL synchronous_commit = off');
+          const result = await fn(executor(client));
+          await client.query('COMMIT');
+          return { done: true, result };
+        } catch (e) {
+          await client.query('ROLLBACK').catch(markBroken);
+          const code = (e as { code?: string }).code;
+          if (code && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) return { done: false };
+          throw e;
+        }
+      });
+      if (outcome.done) return outcome.result;
+    }
+  }
+
+  async migrate(migrations: Migration[]): Promise<void> {
+    await this.withClient(async (client) => {
       await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
       try {
         await client.query(
@@ -121,10 +122,7 @@ export class PostgresDatabase implements SqlDatabase {
       } finally {
         await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
       }
-    } finally {
-      client.off('error', onError);
-      client.release(broken);
-    }
+    });
   }
 
   async close(): Promise<void> {
