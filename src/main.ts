@@ -17,6 +17,12 @@ import { BlobUploads } from './registry/blob-uploads.js';
 import { PullRecorder } from './registry/pull-recorder.js';
 import { Registry } from './registry/registry.js';
 import { createHttpServer } from './http/server.js';
+import { SqlGcStore } from './metadata/sql/sql-gc-store.js';
+import { SqlSettingsStore } from './metadata/sql/sql-settings-store.js';
+import { GarbageCollector } from './gc/garbage-collector.js';
+import { SettingsService } from './lifecycle/settings-service.js';
+import { SettingsPushRules } from './lifecycle/settings-push-rules.js';
+import { LifecycleService } from './lifecycle/lifecycle-service.js';
 
 export interface RunningServer {
   url: string;
@@ -34,7 +40,10 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   });
   const { db, meta } = await openMetadataDatabase(config, log);
 
-  const uploads = new BlobUploads(blobs, meta);
+  const settingsStore = new SqlSettingsStore(db);
+  const settings = new SettingsService(settingsStore);
+  const rules = new SettingsPushRules(settings, meta, config.gc.graceSeconds * 1000);
+  const uploads = new BlobUploads(blobs, meta, Date.now, rules);
   const pulls = new PullRecorder(meta, config.registry.pullTimeFlushSeconds * 1000, (e) =>
     log.error({ err: e }, 'recording pull times failed'),
   );
@@ -42,6 +51,16 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const registry = new Registry(blobs, meta, uploads, pulls, {
     deleteEnabled: config.registry.delete.enabled,
     maxManifestBytes: config.registry.maxManifestBytes,
+    rules,
+  });
+  const lifecycle = new LifecycleService(settings, meta, settingsStore);
+  const uploadTtlMs = config.registry.uploadTimeoutHours * 3600_000;
+  const gc = new GarbageCollector(new SqlGcStore(db), blobs, {
+    graceMs: config.gc.graceSeconds * 1000,
+    uploads: {
+      reap: async (dryRun) =>
+        dryRun ? (await meta.listStaleUploads(Date.now() - uploadTtlMs, 100_000)).length : uploads.reap(Date.now() - uploadTtlMs),
+    },
   });
 
   // Periodic work runs once per period across all nodes, through the job queue in the metadata database.
@@ -51,13 +70,23 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     log: log.child({ component: 'jobs' }),
   });
   // Idle upload sessions are reaped with their staged bytes.
-  const uploadTtlMs = config.registry.uploadTimeoutHours * 3600_000;
   scheduler.every('upload-reap', Math.min(uploadTtlMs, 3600_000), async ({ signal }) => {
     await uploads.reap(Date.now() - uploadTtlMs);
     signal.throwIfAborted();
     // Multipart uploads a crashed node left behind on the bucket go with the sessions.
     if (storage instanceof S3Driver) await storage.abortStaleMultipartUploads(uploadTtlMs);
   });
+  if (config.lifecycle.schedule !== '') {
+    scheduler.cron('lifecycle', config.lifecycle.schedule, async ({ signal }) => {
+      const r = await lifecycle.applyAll('schedule', signal);
+      log.info({ ...r }, 'lifecycle policies applied');
+    });
+  }
+  if (config.gc.schedule !== '') {
+    scheduler.cron('gc', config.gc.schedule, async ({ signal }) => {
+      log.info({ ...(await gc.run({ signal })) }, 'garbage collection finished');
+    });
+  }
   scheduler.start();
 
   const http = createHttpServer({
@@ -65,6 +94,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     log,
     maxManifestBytes: config.registry.maxManifestBytes,
     ready: () => registry.ping(),
+    management: { settings, lifecycle, gc, usage: settingsStore, audit: settingsStore, graceMs: config.gc.graceSeconds * 1000 },
   });
   const [host, portText] = splitHostPort(config.listen);
   await new Promise<void>((resolve, reject) => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Cron } from 'croner';
 
 /**
  * The one config schema: types, defaults, constraints and a one-line
@@ -10,6 +11,23 @@ const listen = z
   .string()
   .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]*):\d{1,5}$/, 'must be HOST:PORT')
   .describe('Address and port to listen on, HOST:PORT (port 0 picks a free port)');
+
+/** A cron pattern (5 or 6 fields, UTC) or "" for never; checked by parsing it. */
+function cronSchedule(def: string) {
+  return z
+    .string()
+    .default(def)
+    .refine((v) => v === '' || isCron(v), { message: 'not a valid cron pattern (e.g. "30 3 * * *")' });
+}
+
+function isCron(v: string): boolean {
+  try {
+    new Cron(v, { paused: true, timezone: 'UTC' });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export const ConfigSchema = z
   .object({
@@ -98,6 +116,24 @@ export const ConfigSchema = z
           .min(0.01)
           .default(24)
           .describe('Upload sessions idle longer than this are removed with their data'),
+      })
+      .strict()
+      .prefault({}),
+    gc: z
+      .object({
+        graceSeconds: z
+          .number()
+          .int()
+          .min(0)
+          .default(86400)
+          .describe('Blobs and links younger than this are never collected (covers a push between its first layer and its manifest)'),
+        schedule: cronSchedule('30 3 * * *').describe('When garbage collection runs (cron, UTC; "" for never); it can also be started with berth gc'),
+      })
+      .strict()
+      .prefault({}),
+    lifecycle: z
+      .object({
+        schedule: cronSchedule('0 3 * * *').describe('When lifecycle policies are applied to every repository that has one (cron, UTC; "" for never)'),
       })
       .strict()
       .prefault({}),

@@ -24,6 +24,9 @@ export const ERROR_CATALOGUE = {
   TOOMANYREQUESTS: { status: 429, description: 'too many requests' },
   UNKNOWN: { status: 500, description: 'unknown error' },
   UNAVAILABLE: { status: 503, description: 'service unavailable' },
+  // Management API (/api/v1) only; never sent under /v2/.
+  POLICY_INVALID: { status: 400, description: 'policy or settings document invalid' },
+  NOT_FOUND: { status: 404, description: 'not found' },
 } as const satisfies Record<string, { status: number; description: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
@@ -75,6 +78,20 @@ export const sizeInvalid = (reason: string) => new RegistryError('SIZE_INVALID',
 export const tagInvalid = (reason: string) => new RegistryError('TAG_INVALID', `invalid tag: ${reason}`);
 export const rangeInvalid = (reason: string, detail?: ErrorDetail) =>
   new RegistryError('RANGE_INVALID', `range invalid: ${reason}`, { detail });
+export const denied = (reason: string, detail?: ErrorDetail) => new RegistryError('DENIED', reason, { detail });
+/** DENIED with the numbers a user needs to act on ("quota exceeded: used X of Y"). */
+export function quotaExceeded(
+  project: string,
+  q: { resource: 'bytes' | 'tags'; used: number; adding: number; limit: number },
+): RegistryError {
+  const unit = q.resource === 'bytes' ? ' bytes' : ' tags';
+  return denied(
+    `quota exceeded: used ${q.used}${unit} of ${q.limit}${unit} in project ${project}; this push adds ${q.adding}${unit}`,
+    { project, resource: q.resource, used: q.used, limit: q.limit, adding: q.adding },
+  );
+}
+export const policyInvalid = (reason: string, detail?: ErrorDetail) => new RegistryError('POLICY_INVALID', reason, { detail });
+export const notFound = (what: string) => new RegistryError('NOT_FOUND', `${what} not found`);
 export const unsupported = (reason: string) => new RegistryError('UNSUPPORTED', reason);
 export const unavailable = (reason: string, cause?: unknown) =>
   new RegistryError('UNAVAILABLE', reason, { cause });

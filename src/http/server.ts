@@ -8,6 +8,7 @@ import { blobRoutes } from './v2/blobs.js';
 import { uploadRoutes } from './v2/uploads.js';
 import { manifestRoutes } from './v2/manifests.js';
 import { discoveryRoutes } from './v2/discovery.js';
+import { managementRoutes, type ManagementServices } from './api/management.js';
 
 export interface HttpOptions {
   registry: Registry;
@@ -15,6 +16,8 @@ export interface HttpOptions {
   maxManifestBytes: number;
   /** Readiness probe: resolves when storage and database answer. */
   ready: () => Promise<void>;
+  /** The management API under /api/v1 (docs/management-api.md), when registered. */
+  management?: ManagementServices;
 }
 
 interface Route {
@@ -65,6 +68,7 @@ export function buildRoutes(opts: HttpOptions): Route[] {
     }),
     route('/v2/:name*/blobs/:digest', { GET: blobs.get, HEAD: blobs.get, DELETE: blobs.delete }),
     route('/v2/:name*/referrers/:digest', { GET: discovery.referrers }),
+    ...Object.entries(opts.management ? managementRoutes(opts.management) : {}).map(([path, methods]) => route(path, methods)),
     route('/healthz', { GET: async (ctx) => sendJson(ctx, 200, { status: 'ok' }) }),
     route('/readyz', {
       GET: async (ctx) => {

@@ -1,3 +1,4 @@
+import { Cron } from 'croner';
 import type { ClaimedJob, JobQueue } from './job-queue.js';
 
 /** What a handler sees of its job. */
@@ -54,7 +55,12 @@ export interface SchedulerOptions {
 }
 
 interface Periodic {
-  intervalMs: number;
+  /** Names the schedule in job keys (the interval, or the cron pattern). */
+  schedule: string;
+  /** The period due at `now` (a number all nodes compute alike), or undefined when none is due. */
+  periodAt(now: number): number | undefined;
+  /** How long a period's row must outlive it. */
+  spanMs: number;
   maxAttempts: number;
   exclusive: boolean;
   /** The last period this node saw a job for; saves a database round trip per poll. */
@@ -71,7 +77,7 @@ const PURGE_EVERY_MS = 3600_000;
 /**
  * Runs periodic and queued jobs from a JobQueue shared by all nodes. Each
  * poll, this node (1) enqueues the current period's job of every periodic
- * kind, keyed `kind:intervalMs:period`, so however many nodes do it one job
+ * kind, keyed `kind:schedule:period`, so however many nodes do it one job
  * exists per period, and (2) claims due jobs of the kinds it handles, up to
  * `concurrency` at a time, running each with a heartbeat. A handler that
  * resolves completes its job; one that throws is retried with exponential
@@ -116,7 +122,42 @@ export class Scheduler {
   every(kind: string, intervalMs: number, handler: JobHandler, opts: { maxAttempts?: number; exclusive?: boolean } = {}): this {
     if (!(intervalMs >= 1)) throw new Error(`interval of ${kind} must be at least 1 ms`);
     this.handle(kind, handler);
-    this.periodic.set(kind, { intervalMs, maxAttempts: opts.maxAttempts ?? 3, exclusive: opts.exclusive ?? true });
+    this.periodic.set(kind, {
+      schedule: String(intervalMs),
+      periodAt: (now) => Math.floor(now / intervalMs),
+      spanMs: intervalMs,
+      maxAttempts: opts.maxAttempts ?? 3,
+      exclusive: opts.exclusive ?? true,
+    });
+    return this;
+  }
+
+  /**
+   * Runs `handler` at each time the cron pattern names (UTC), once across all
+   * nodes: the period is the fire time, so every node that sees it due
+   * enqueues the same key. A fire time that passed while no node ran is skipped.
+   */
+  cron(kind: string, pattern: string, handler: JobHandler, opts: { maxAttempts?: number; exclusive?: boolean } = {}): this {
+    const cron = new Cron(pattern, { paused: true, timezone: 'UTC' });
+    const first = cron.nextRun(new Date(this.now()));
+    if (!first) throw new Error(`cron pattern of ${kind} never fires: ${pattern}`);
+    let upcoming = first.getTime();
+    let latest: number | undefined;
+    const second = cron.nextRun(first);
+    this.handle(kind, handler);
+    this.periodic.set(kind, {
+      schedule: pattern.replace(/\s+/g, '_'),
+      periodAt: (now) => {
+        if (now >= upcoming) {
+          latest = upcoming;
+          upcoming = cron.nextRun(new Date(now))?.getTime() ?? Number.POSITIVE_INFINITY;
+        }
+        return latest;
+      },
+      spanMs: second ? second.getTime() - first.getTime() : 24 * 3600_000,
+      maxAttempts: opts.maxAttempts ?? 3,
+      exclusive: opts.exclusive ?? true,
+    });
     return this;
   }
 
@@ -198,11 +239,11 @@ export class Scheduler {
     for (const [kind, p] of this.periodic) {
       if (this.stopping) return;
       const now = this.now();
-      const period = Math.floor(now / p.intervalMs);
-      if (p.enqueuedPeriod === period) continue;
+      const period = p.periodAt(now);
+      if (period === undefined || p.enqueuedPeriod === period) continue;
       try {
         const r = await this.queue.enqueue(
-          { kind, key: `${kind}:${p.intervalMs}:${period}`, payload: { period, intervalMs: p.intervalMs }, runAt: now, maxAttempts: p.maxAttempts, exclusive: p.exclusive },
+          { kind, key: `${kind}:${p.schedule}:${period}`, payload: { period, schedule: p.schedule }, runAt: now, maxAttempts: p.maxAttempts, exclusive: p.exclusive },
           now,
         );
         // While the previous period's job is still active, try again next poll: the period still gets its run once that one ends.
@@ -233,7 +274,7 @@ export class Scheduler {
     if (now < this.nextPurgeAt || this.stopping) return;
     this.nextPurgeAt = now + PURGE_EVERY_MS;
     // A period's row must outlive the period, or a late node would create that period's job again.
-    const longest = Math.max(0, ...[...this.periodic.values()].map((p) => p.intervalMs));
+    const longest = Math.max(0, ...[...this.periodic.values()].map((p) => p.spanMs));
     try {
       const n = await this.queue.purge(now - Math.max(this.retentionMs, 2 * longest));
       if (n > 0) this.log.debug({ purged: n }, 'purged finished jobs');

@@ -46,6 +46,32 @@ export interface NewManifest {
   manifestReferences: string[];
   tag: string | null;
   now: number;
+  /** Checked in the same transaction as the write, so concurrent pushes cannot both slip past. */
+  limits?: PushLimits;
+}
+
+export interface PushLimits {
+  /** The tag may only be created, or re-pointed at the digest it already has. */
+  immutableTag?: boolean;
+  /** The project's quota; usage counts each unique blob of the project's repositories once. */
+  quota?: { project: string; bytes: number | null; tags: number | null; since: number };
+}
+
+/** Why putManifest wrote nothing although every reference was present. */
+export type PushRefusal =
+  | { kind: 'immutable'; currentDigest: string }
+  | { kind: 'quota'; resource: 'bytes' | 'tags'; used: number; adding: number; limit: number };
+
+/** A manifest as lifecycle policies see it. */
+export interface ImageRecord {
+  digest: string;
+  tags: string[];
+  pushedAt: number;
+  lastPulledAt: number | null;
+  /** The subject's digest when the manifest is a referrer. */
+  subject: string | null;
+  /** Manifests of the repository this one (an index) references. */
+  children: string[];
 }
 
 export interface Page {
@@ -74,6 +100,26 @@ export interface BlobLinkStore {
   linkBlob(repository: string, digest: string, size: number, now: number): Promise<void>;
   /** Removes the repository's link; false when there was none. The blob's bytes stay until GC. */
   unlinkBlob(repository: string, digest: string): Promise<boolean>;
+  /**
+   * Claims a blob before its bytes are written (or re-used): records it if new
+   * and sets its claim time, which garbage collection respects for its grace
+   * period. Waits while GC is deleting the same blob. Not durable: a claim lost
+   * on power failure only loses bytes that nothing references yet.
+   */
+  claimBlob(digest: string, size: number, now: number): Promise<void>;
+  /**
+   * Cross-repository mount in one transaction: links the blob into `to` when
+   * `from` has it (and claims it); undefined, writing nothing, when it does not.
+   */
+  mountBlob(from: string, to: string, digest: string, now: number): Promise<{ size: number } | undefined>;
+  /**
+   * Bytes used by the project's repositories, each unique blob (layers, configs,
+   * manifests) once. A link made before `since` that no manifest references is
+   * garbage awaiting collection and does not count.
+   */
+  projectBytes(project: string, since: number): Promise<number>;
+  /** True when the blob counts in the project's usage (as projectBytes counts). */
+  projectHasBlob(project: string, digest: string, since: number): Promise<boolean>;
 }
 
 export interface ManifestStore {
@@ -82,7 +128,7 @@ export interface ManifestStore {
    * in the repository, records the manifest and its references, and points
    * the tag at it. Returns the missing digests (and writes nothing) when any is missing.
    */
-  putManifest(m: NewManifest): Promise<{ missing: string[] }>;
+  putManifest(m: NewManifest): Promise<{ missing: string[]; refusal?: PushRefusal }>;
   getManifest(repository: string, digest: string): Promise<ManifestRecord | undefined>;
   /** The manifest a tag points at, or undefined. */
   resolveTag(repository: string, tag: string): Promise<ManifestRecord | undefined>;
@@ -98,6 +144,14 @@ export interface ManifestStore {
   listReferrers(repository: string, subjectDigest: string, artifactType?: string): Promise<ManifestRecord[]>;
   /** Applies a batch of pull times (max wins) in one transaction. */
   recordPulls(events: PullEvent[]): Promise<void>;
+  /** Every manifest of the repository with its tags, times, subject and child manifests. */
+  listImages(repository: string): Promise<ImageRecord[]>;
+  /**
+   * Deletes the manifest (as deleteManifest) only if its tags are still exactly
+   * `expectedTags` and no manifest of the repository references it: a plan made
+   * a moment ago never deletes what changed since. 'changed' writes nothing.
+   */
+  expireManifest(repository: string, digest: string, expectedTags: string[]): Promise<'deleted' | 'changed' | 'gone'>;
 }
 
 /**

@@ -12,6 +12,7 @@ import {
 import { BlobStore } from '../storage/blob-store.js';
 import { StorageOffsetError } from '../storage/storage-driver.js';
 import type { MetadataStore, UploadRecord } from '../metadata/metadata-store.js';
+import type { PushRules } from './push-rules.js';
 
 export interface UploadStatus {
   id: string;
@@ -51,6 +52,7 @@ export class BlobUploads {
     private readonly blobs: BlobStore,
     private readonly meta: MetadataStore,
     private readonly now: () => number = Date.now,
+    private readonly rules?: Pick<PushRules, 'checkBlob'>,
   ) {}
 
   async start(repository: string): Promise<UploadStatus> {
@@ -107,6 +109,17 @@ export class BlobUploads {
           actual: actual.toString(),
         });
       }
+      if (this.rules) {
+        try {
+          await this.rules.checkBlob(repository, digest.toString(), size);
+        } catch (e) {
+          // Refused (quota): the staged bytes can never become this blob here.
+          await this.discard(id);
+          throw e;
+        }
+      }
+      // Claimed before the bytes land, so garbage collection leaves them alone (protocol W1 in src/gc/).
+      await this.meta.claimBlob(digest.toString(), size, this.now());
       if (size === 0 && (await this.blobs.driver.stat(BlobStore.uploadKey(id))) === undefined) {
         await this.blobs.putVerified(digest, new Uint8Array(0));
       } else {

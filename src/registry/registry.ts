@@ -6,6 +6,8 @@ import { MediaType } from '../oci/media-type.js';
 import { effectiveArtifactType, ManifestParseError, parseManifest, type Descriptor } from '../oci/manifest.js';
 import {
   blobUnknown,
+  denied,
+  quotaExceeded,
   digestInvalid,
   manifestBlobUnknown,
   manifestInvalid,
@@ -19,11 +21,14 @@ import type { BlobStore } from '../storage/blob-store.js';
 import type { ManifestRecord, MetadataStore, Page } from '../metadata/metadata-store.js';
 import type { BlobUploads } from './blob-uploads.js';
 import type { PullRecorder } from './pull-recorder.js';
+import type { PushRules } from './push-rules.js';
 
 export interface RegistryOptions {
   deleteEnabled: boolean;
   maxManifestBytes: number;
   now?: () => number;
+  /** Tag immutability and quotas, when the lifecycle capability is registered. */
+  rules?: PushRules;
 }
 
 export interface BlobInfo {
@@ -119,8 +124,9 @@ export class Registry {
     const link = await this.meta.getBlobLink(from, digest.toString());
     if (!link) return false;
     if (!(await this.blobs.stat(digest))) return false;
-    await this.meta.linkBlob(repository, digest.toString(), link.size, this.now());
-    return true;
+    await this.opts.rules?.checkBlob(repository, digest.toString(), link.size);
+    // One transaction that re-checks the source link under a lock (garbage collection may be removing it).
+    return (await this.meta.mountBlob(from, repository, digest.toString(), this.now())) !== undefined;
   }
 
   // --- manifests -----------------------------------------------------------------
@@ -154,8 +160,12 @@ export class Registry {
     }
     const blobRefs = [...(parsed.config ? [parsed.config] : []), ...parsed.layers].filter((d) => !isForeignLayer(d));
     const manifestRefs = parsed.manifests;
+    const tag = 'tag' in reference ? reference.tag : null;
+    const rules = this.opts.rules ? await this.opts.rules.manifestLimits(repository, tag) : undefined;
+    // Claimed before the bytes land, so garbage collection leaves them alone (protocol W1 in src/gc/).
+    await this.meta.claimBlob(digest.toString(), bytes.length, this.now());
     await this.blobs.putVerified(digest, bytes);
-    const { missing } = await this.meta.putManifest({
+    const { missing, refusal } = await this.meta.putManifest({
       repository,
       digest: digest.toString(),
       mediaType: parsed.mediaType,
@@ -165,10 +175,18 @@ export class Registry {
       annotations: parsed.annotations ?? null,
       blobReferences: blobRefs.map((d) => d.digest),
       manifestReferences: manifestRefs.map((d) => d.digest),
-      tag: 'tag' in reference ? reference.tag : null,
+      tag,
       now: this.now(),
+      limits: rules?.limits,
     });
     if (missing.length > 0) throw manifestBlobUnknown(missing[0]!);
+    if (refusal?.kind === 'immutable') {
+      throw denied(
+        `tag ${tag} is immutable (${rules?.immutableRule ?? 'immutability rule'}) and points at ${refusal.currentDigest}; push under a new tag`,
+        { tag, currentDigest: refusal.currentDigest },
+      );
+    }
+    if (refusal?.kind === 'quota') throw quotaExceeded(repository.split('/')[0]!, refusal);
     this.manifestBytes.set(digest.toString(), bytes);
     return { digest, subject: parsed.subject?.digest };
   }
@@ -200,8 +218,16 @@ export class Registry {
   async deleteManifest(repository: string, reference: ManifestReference): Promise<void> {
     if (!this.opts.deleteEnabled) throw unsupported('deletion is disabled on this registry');
     if ('tag' in reference) {
+      await this.opts.rules?.checkTagDelete(repository, [reference.tag]);
       if (!(await this.meta.deleteTag(repository, reference.tag))) throw manifestUnknown(reference.tag);
       return;
+    }
+    if (this.opts.rules) {
+      const tags = await this.meta.tagsOf(repository, reference.digest.toString());
+      await this.opts.rules.checkTagDelete(
+        repository,
+        tags.map((t) => t.name),
+      );
     }
     if (!(await this.meta.deleteManifest(repository, reference.digest.toString()))) {
       throw manifestUnknown(reference.digest.toString());

@@ -90,4 +90,21 @@ export class BlobStore {
   async deleteUpload(id: string): Promise<void> {
     await this.driver.delete(BlobStore.uploadKey(id));
   }
+
+  // --- garbage collection --------------------------------------------------------
+
+  /** Deletes a blob's bytes; deleting missing bytes succeeds. Only garbage collection calls this. */
+  async deleteBlob(digest: Digest): Promise<void> {
+    await this.driver.delete(BlobStore.blobKey(digest));
+  }
+
+  /** Digests of every blob in storage, in no particular order; keys that are not blobs are skipped. */
+  async *listDigests(): AsyncIterable<Digest> {
+    for await (const key of this.driver.list('blobs')) {
+      const m = /^blobs\/(sha256|sha512)\/([0-9a-f]{2})\/([0-9a-f]+)$/.exec(key);
+      if (!m || !m[3]!.startsWith(m[2]!)) continue;
+      const d = Digest.tryParse(`${m[1]}:${m[3]}`);
+      if (d) yield d;
+    }
+  }
 }

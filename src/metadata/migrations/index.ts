@@ -80,6 +80,38 @@ const v2Jobs = (bigint: string, serialPk: string): string[] => [
   `CREATE UNIQUE INDEX jobs_exclusive_active ON jobs(kind) WHERE exclusive = 1 AND (state = 'queued' OR state = 'running')`,
 ];
 
+/**
+ * Garbage collection, lifecycle, quotas and audit. `blobs.claimed_at` is the
+ * last time a writer claimed the blob (before writing its bytes) or something
+ * started referencing it; GC never deletes a blob claimed within its grace
+ * period (src/gc/garbage-collector.ts has the protocol). `settings` holds one
+ * JSON document per (kind, target): lifecycle policies, immutability rules,
+ * quotas. `audit_log` records who did what.
+ */
+const v3Gc = (bigint: string, serialPk: string, text: string): string[] => [
+  `ALTER TABLE blobs ADD COLUMN claimed_at ${bigint} NOT NULL DEFAULT 0`,
+  `UPDATE blobs SET claimed_at = created_at`,
+  `CREATE INDEX blobs_claimed ON blobs(claimed_at)`,
+  `CREATE INDEX manifests_digest ON manifests(digest)`,
+  `CREATE INDEX manifests_subject_any ON manifests(subject_digest)`,
+  `CREATE INDEX manifest_references_child_any ON manifest_references(child_digest)`,
+  `CREATE INDEX repository_blobs_created ON repository_blobs(created_at)`,
+  `CREATE TABLE settings (
+     kind TEXT NOT NULL,
+     target ${text} NOT NULL,
+     document TEXT NOT NULL,
+     updated_at ${bigint} NOT NULL,
+     PRIMARY KEY (kind, target))`,
+  `CREATE TABLE audit_log (
+     id ${serialPk},
+     at ${bigint} NOT NULL,
+     actor TEXT NOT NULL,
+     action TEXT NOT NULL,
+     target TEXT NOT NULL,
+     detail TEXT)`,
+  `CREATE INDEX audit_log_at ON audit_log(at)`,
+];
+
 export const MIGRATIONS: Migration[] = [
   {
     version: 1,
@@ -92,5 +124,13 @@ export const MIGRATIONS: Migration[] = [
     name: 'jobs',
     // AUTOINCREMENT on SQLite: a purged id is never handed out again, so an id in a log names one job.
     sql: { sqlite: v2Jobs('INTEGER', 'INTEGER PRIMARY KEY AUTOINCREMENT'), postgres: v2Jobs('BIGINT', 'BIGSERIAL PRIMARY KEY') },
+  },
+  {
+    version: 3,
+    name: 'garbage collection, settings and audit',
+    sql: {
+      sqlite: v3Gc('INTEGER', 'INTEGER PRIMARY KEY AUTOINCREMENT', 'TEXT'),
+      postgres: v3Gc('BIGINT', 'BIGSERIAL PRIMARY KEY', 'TEXT COLLATE "C"'),
+    },
   },
 ];

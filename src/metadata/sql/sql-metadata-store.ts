@@ -1,14 +1,18 @@
 import type {
+  ImageRecord,
   ManifestRecord,
   MetadataStore,
   NewManifest,
   Page,
   PullEvent,
+  PushRefusal,
   TagRecord,
   UploadRecord,
 } from '../metadata-store.js';
 import type { SqlDatabase, SqlExecutor } from './sql-database.js';
 import { MIGRATIONS } from '../migrations/index.js';
+import { projectBytes, projectHasBlob, projectTags } from './sql-project-usage.js';
+import { dropRepositoryIfEmpty, ensureRepositoryRow } from './sql-locks.js';
 
 interface ManifestRow {
   name: string;
@@ -55,21 +59,13 @@ export class SqlMetadataStore implements MetadataStore {
     return row?.id;
   }
 
-  private async ensureRepository(q: SqlExecutor, name: string, now: number): Promise<number> {
-    await q.run('INSERT INTO repositories (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING', [name, now]);
-    const id = await this.repositoryId(q, name);
-    if (id === undefined) throw new Error(`repository ${name} vanished`);
-    return id;
+  private ensureRepository(q: SqlExecutor, name: string, now: number): Promise<number> {
+    return ensureRepositoryRow(q, this.db.dialect, name, now);
   }
 
   /** A repository exists while it has a blob link or a manifest (tags need a manifest). */
-  private async dropIfEmpty(q: SqlExecutor, repoId: number): Promise<void> {
-    await q.run(
-      `DELETE FROM repositories WHERE id = ?
-         AND NOT EXISTS (SELECT 1 FROM repository_blobs WHERE repository_id = ?)
-         AND NOT EXISTS (SELECT 1 FROM manifests WHERE repository_id = ?)`,
-      [repoId, repoId, repoId],
-    );
+  private dropIfEmpty(q: SqlExecutor, repoId: number): Promise<void> {
+    return dropRepositoryIfEmpty(q, this.db.dialect, repoId);
   }
 
   // --- repositories -------------------------------------------------------
@@ -105,12 +101,41 @@ export class SqlMetadataStore implements MetadataStore {
 
   private async link(q: SqlExecutor, repository: string, digest: string, size: number, now: number): Promise<void> {
     const repoId = await this.ensureRepository(q, repository, now);
-    await q.run('INSERT INTO blobs (digest, size, created_at) VALUES (?, ?, ?) ON CONFLICT (digest) DO NOTHING', [digest, size, now]);
-    await q.run('INSERT INTO repository_blobs (repository_id, digest, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING', [
-      repoId,
-      digest,
-      now,
-    ]);
+    await claim(q, digest, size, now);
+    // A link made again (an upload or mount of a blob the repository had) restarts its grace period.
+    await q.run(
+      `INSERT INTO repository_blobs (repository_id, digest, created_at) VALUES (?, ?, ?)
+       ON CONFLICT (repository_id, digest) DO UPDATE SET created_at = excluded.created_at`,
+      [repoId, digest, now],
+    );
+  }
+
+  async claimBlob(digest: string, size: number, now: number): Promise<void> {
+    await this.db.transaction((q) => claim(q, digest, size, now), { durable: false });
+  }
+
+  async mountBlob(from: string, to: string, digest: string, now: number): Promise<{ size: number } | undefined> {
+    return this.db.transaction(async (q) => {
+      const fromId = await this.repositoryId(q, from);
+      if (fromId === undefined) return undefined;
+      // Locks the source link (GC removing it waits) and proves it exists.
+      if ((await q.run('UPDATE repository_blobs SET created_at = created_at WHERE repository_id = ? AND digest = ?', [fromId, digest])) === 0) {
+        return undefined;
+      }
+      const row = await q.get<{ size: number | string }>('SELECT size FROM blobs WHERE digest = ?', [digest]);
+      if (!row) return undefined;
+      const size = Number(row.size);
+      await this.link(q, to, digest, size, now);
+      return { size };
+    });
+  }
+
+  async projectBytes(project: string, since: number): Promise<number> {
+    return projectBytes(this.db, project, since);
+  }
+
+  async projectHasBlob(project: string, digest: string, since: number): Promise<boolean> {
+    return projectHasBlob(this.db, project, digest, since);
   }
 
   async unlinkBlob(repository: string, digest: string): Promise<boolean> {
@@ -125,32 +150,50 @@ export class SqlMetadataStore implements MetadataStore {
 
   // --- manifests --------------------------------------------------------------
 
-  async putManifest(m: NewManifest): Promise<{ missing: string[] }> {
+  async putManifest(m: NewManifest): Promise<{ missing: string[]; refusal?: PushRefusal }> {
+    try {
+      return await this.putManifestTx(m);
+    } catch (e) {
+      // Thrown inside the transaction to roll back everything it wrote.
+      if (e instanceof Refused) return { missing: [], refusal: e.refusal };
+      throw e;
+    }
+  }
+
+  private putManifestTx(m: NewManifest): Promise<{ missing: string[]; refusal?: PushRefusal }> {
     return this.db.transaction(async (q) => {
       const repoId = await this.repositoryId(q, m.repository);
       const missing: string[] = [];
-      for (const d of new Set(m.blobReferences)) {
+      // Each reference is checked by an UPDATE that also locks the row, in digest order (no deadlocks
+      // between pushes): garbage collection and lifecycle expiry, which lock the same rows before
+      // re-checking, wait for this transaction and then see its references (protocol in src/gc/).
+      for (const d of [...new Set(m.blobReferences)].sort()) {
         const ok =
           repoId !== undefined &&
-          (await q.get('SELECT 1 AS ok FROM repository_blobs WHERE repository_id = ? AND digest = ?', [repoId, d]));
+          (await q.run('UPDATE repository_blobs SET created_at = created_at WHERE repository_id = ? AND digest = ?', [repoId, d])) > 0;
         if (!ok) missing.push(d);
       }
-      for (const d of new Set(m.manifestReferences)) {
+      for (const d of [...new Set(m.manifestReferences)].sort()) {
         const ok =
           repoId !== undefined &&
-          ((await q.get('SELECT 1 AS ok FROM manifests WHERE repository_id = ? AND digest = ?', [repoId, d])) ??
+          ((await q.run('UPDATE manifests SET pushed_at = pushed_at WHERE repository_id = ? AND digest = ?', [repoId, d])) > 0 ||
             // Tolerance: an index may point at a non-manifest blob (some artifact tools do).
-            (await q.get('SELECT 1 AS ok FROM repository_blobs WHERE repository_id = ? AND digest = ?', [repoId, d])));
+            (await q.run('UPDATE repository_blobs SET created_at = created_at WHERE repository_id = ? AND digest = ?', [repoId, d])) >
+              0);
         if (!ok) missing.push(d);
       }
       if (missing.length > 0) return { missing };
-      const id = repoId ?? (await this.ensureRepository(q, m.repository, m.now));
-      // The manifest's own bytes are a blob too (garbage collection reconciles them like any blob).
-      await q.run('INSERT INTO blobs (digest, size, created_at) VALUES (?, ?, ?) ON CONFLICT (digest) DO NOTHING', [
-        m.digest,
-        m.size,
-        m.now,
-      ]);
+      const refusal = await this.checkLimits(q, m, repoId);
+      if (refusal) return { missing: [], refusal };
+      const quota = m.limits?.quota?.bytes != null ? m.limits.quota : undefined;
+      const usedBefore = quota ? await projectBytes(q, quota.project, quota.since) : 0;
+      const id = await this.ensureRepository(q, m.repository, m.now);
+      // The manifest's own bytes are a blob too (garbage collection reconciles them like any blob);
+      // every blob it references is claimed again, so GC's grace period restarts for them.
+      for (const d of [...new Set([m.digest, ...m.blobReferences])].sort()) {
+        if (d === m.digest) await claim(q, d, m.size, m.now);
+        else await q.run('UPDATE blobs SET claimed_at = ? WHERE digest = ?', [m.now, d]);
+      }
       await q.run(
         `INSERT INTO manifests (repository_id, digest, media_type, size, artifact_type, subject_digest, annotations, pushed_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -172,14 +215,107 @@ export class SqlMetadataStore implements MetadataStore {
           [id, m.digest, d],
         );
       }
-      if (m.tag !== null) {
+      if (m.tag !== null && m.limits?.immutableTag) {
+        // An immutable tag is only ever created: of two pushes racing to create it, the second waits on
+        // the first's key, then finds it pointing elsewhere and is refused.
+        await q.run(
+          `INSERT INTO tags (repository_id, name, manifest_digest, pushed_at) VALUES (?, ?, ?, ?)
+           ON CONFLICT (repository_id, name) DO NOTHING`,
+          [id, m.tag, m.digest, m.now],
+        );
+        const now = await q.get<{ manifest_digest: string }>('SELECT manifest_digest FROM tags WHERE repository_id = ? AND name = ?', [id, m.tag]);
+        if (now && now.manifest_digest !== m.digest) throw new Refused({ kind: 'immutable', currentDigest: now.manifest_digest });
+      } else if (m.tag !== null) {
         await q.run(
           `INSERT INTO tags (repository_id, name, manifest_digest, pushed_at) VALUES (?, ?, ?, ?)
            ON CONFLICT (repository_id, name) DO UPDATE SET manifest_digest = excluded.manifest_digest, pushed_at = excluded.pushed_at`,
           [id, m.tag, m.digest, m.now],
         );
       }
+      if (quota) {
+        // Measured after the writes: the manifest's bytes plus any referenced blob that did not count before.
+        const usedAfter = await projectBytes(q, quota.project, quota.since);
+        if (usedAfter > usedBefore && usedAfter > quota.bytes!) {
+          throw new Refused({ kind: 'quota', resource: 'bytes', used: usedBefore, adding: usedAfter - usedBefore, limit: quota.bytes! });
+        }
+      }
       return { missing: [] };
+    });
+  }
+
+  /** Immutability and quota, inside putManifest's transaction. */
+  private async checkLimits(q: SqlExecutor, m: NewManifest, repoId: number | undefined): Promise<PushRefusal | undefined> {
+    const limits = m.limits;
+    if (!limits) return undefined;
+    const current =
+      m.tag === null || repoId === undefined
+        ? undefined
+        : await q.get<{ manifest_digest: string }>('SELECT manifest_digest FROM tags WHERE repository_id = ? AND name = ?', [repoId, m.tag]);
+    if (limits.immutableTag && current && current.manifest_digest !== m.digest) {
+      return { kind: 'immutable', currentDigest: current.manifest_digest };
+    }
+    const quota = limits.quota;
+    if (!quota) return undefined;
+    if (quota.tags !== null && m.tag !== null && !current) {
+      const used = await projectTags(q, quota.project);
+      if (used + 1 > quota.tags) return { kind: 'quota', resource: 'tags', used, adding: 1, limit: quota.tags };
+    }
+    return undefined;
+  }
+
+  async listImages(repository: string): Promise<ImageRecord[]> {
+    const repoId = await this.repositoryId(this.db, repository);
+    if (repoId === undefined) return [];
+    const rows = await this.db.all<{ digest: string; pushed_at: number | string; last_pulled_at: number | string | null; subject_digest: string | null }>(
+      'SELECT digest, pushed_at, last_pulled_at, subject_digest FROM manifests WHERE repository_id = ? ORDER BY digest',
+      [repoId],
+    );
+    const tags = await this.db.all<{ name: string; manifest_digest: string }>(
+      'SELECT name, manifest_digest FROM tags WHERE repository_id = ? ORDER BY name',
+      [repoId],
+    );
+    const children = await this.db.all<{ manifest_digest: string; child_digest: string }>(
+      `SELECT mr.manifest_digest, mr.child_digest FROM manifest_references mr
+         JOIN manifests c ON c.repository_id = mr.repository_id AND c.digest = mr.child_digest
+       WHERE mr.repository_id = ? ORDER BY mr.child_digest`,
+      [repoId],
+    );
+    const images = new Map<string, ImageRecord>();
+    for (const r of rows) {
+      images.set(r.digest, {
+        digest: r.digest,
+        tags: [],
+        pushedAt: Number(r.pushed_at),
+        lastPulledAt: r.last_pulled_at === null ? null : Number(r.last_pulled_at),
+        subject: r.subject_digest,
+        children: [],
+      });
+    }
+    for (const t of tags) images.get(t.manifest_digest)?.tags.push(t.name);
+    for (const c of children) images.get(c.manifest_digest)?.children.push(c.child_digest);
+    return [...images.values()];
+  }
+
+  async expireManifest(repository: string, digest: string, expectedTags: string[]): Promise<'deleted' | 'changed' | 'gone'> {
+    return this.db.transaction(async (q) => {
+      const repoId = await this.repositoryId(q, repository);
+      if (repoId === undefined) return 'gone';
+      // Lock first, then re-check in fresh statements (a push tagging or referencing it commits first or waits).
+      if ((await q.run('UPDATE manifests SET pushed_at = pushed_at WHERE repository_id = ? AND digest = ?', [repoId, digest])) === 0) {
+        return 'gone';
+      }
+      const tags = (
+        await q.all<{ name: string }>('SELECT name FROM tags WHERE repository_id = ? AND manifest_digest = ? ORDER BY name', [repoId, digest])
+      ).map((t) => t.name);
+      const expected = [...expectedTags].sort();
+      if (tags.length !== expected.length || tags.some((t, i) => t !== expected[i])) return 'changed';
+      const parent = await q.get('SELECT 1 AS ok FROM manifest_references WHERE repository_id = ? AND child_digest = ?', [repoId, digest]);
+      if (parent) return 'changed';
+      await q.run('DELETE FROM tags WHERE repository_id = ? AND manifest_digest = ?', [repoId, digest]);
+      await q.run('DELETE FROM manifest_references WHERE repository_id = ? AND manifest_digest = ?', [repoId, digest]);
+      await q.run('DELETE FROM manifests WHERE repository_id = ? AND digest = ?', [repoId, digest]);
+      await this.dropIfEmpty(q, repoId);
+      return 'deleted';
     });
   }
 
@@ -357,4 +493,20 @@ export class SqlMetadataStore implements MetadataStore {
   async close(): Promise<void> {
     await this.db.close();
   }
+}
+
+/** A push refused by its limits, thrown to roll back its transaction. */
+class Refused extends Error {
+  constructor(readonly refusal: PushRefusal) {
+    super(refusal.kind);
+  }
+}
+
+/** Records the blob if new and sets its claim time (see GcStore and the protocol in src/gc/). */
+async function claim(q: SqlExecutor, digest: string, size: number, now: number): Promise<void> {
+  await q.run(
+    `INSERT INTO blobs (digest, size, created_at, claimed_at) VALUES (?, ?, ?, ?)
+     ON CONFLICT (digest) DO UPDATE SET claimed_at = excluded.claimed_at`,
+    [digest, size, now, now],
+  );
 }

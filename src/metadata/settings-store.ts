@@ -1,0 +1,69 @@
+/**
+ * Settings documents (lifecycle policies, immutability rules, quotas), the
+ * audit log and storage usage. Documents are stored as given (JSON text);
+ * validating them is the capability's business.
+ */
+
+export type SettingKind = 'lifecycle' | 'immutability' | 'quota';
+
+export interface SettingRecord {
+  target: string;
+  document: string;
+  updatedAt: number;
+}
+
+export interface SettingsStore {
+  getSetting(kind: SettingKind, target: string): Promise<SettingRecord | undefined>;
+  /** Creates or replaces the document for (kind, target). */
+  putSetting(kind: SettingKind, target: string, document: string, now: number): Promise<void>;
+  /** False when there was none. */
+  deleteSetting(kind: SettingKind, target: string): Promise<boolean>;
+  listSettings(kind: SettingKind): Promise<SettingRecord[]>;
+}
+
+export interface AuditEntry {
+  id: number;
+  at: number;
+  actor: string;
+  action: string;
+  target: string;
+  detail: unknown;
+}
+
+export interface AuditStore {
+  appendAudit(entries: Omit<AuditEntry, 'id'>[]): Promise<void>;
+  /** Newest first, at most `limit`. */
+  listAudit(limit: number): Promise<AuditEntry[]>;
+}
+
+export interface RepositoryUsage {
+  repository: string;
+  /** Unique blobs (layers, configs and manifests) of the repository. */
+  blobs: number;
+  bytes: number;
+  tags: number;
+  manifests: number;
+}
+
+export interface ProjectUsage {
+  project: string;
+  /** Unique blobs of all the project's repositories, each counted once. */
+  blobs: number;
+  bytes: number;
+  tags: number;
+  manifests: number;
+  repositories: RepositoryUsage[];
+}
+
+export interface UsageStore {
+  /** Usage of every project, or of one; links older than `since` that nothing references do not count (as projectBytes). */
+  usage(since: number, project?: string): Promise<ProjectUsage[]>;
+  /** Tags in the project's repositories. */
+  projectTags(project: string): Promise<number>;
+}
+
+/** The project of a repository: its first path component (a one-component name is its own project). */
+export function projectOf(repository: string): string {
+  const i = repository.indexOf('/');
+  return i < 0 ? repository : repository.slice(0, i);
+}
