@@ -6,6 +6,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 import { registerServe } from './serve.js';
 import { registerConfig } from './config.js';
 import { registerDb } from './db.js';
+import { registerManagementCommands } from './register-management.js';
 
 const program = new Command();
 program
@@ -15,6 +16,7 @@ program
 registerServe(program);
 registerConfig(program);
 registerDb(program);
+registerManagementCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.stderr.write(`berth: ${(e as Error).message}\n`);
