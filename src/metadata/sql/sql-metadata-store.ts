@@ -11,36 +11,10 @@ import type {
 } from '../metadata-store.js';
 import type { SqlDatabase, SqlExecutor } from './sql-database.js';
 import { MIGRATIONS } from '../migrations/index.js';
-import { projectBytes, projectHasBlob, projectTags } from './sql-project-usage.js';
+import { projectBytes, projectHasBlob } from './sql-project-usage.js';
+import { checkLimits, expireManifest, listImages, MANIFEST_COLUMNS, toManifest, type ManifestRow } from './sql-image-queries.js';
+import * as uploadRows from './sql-upload-rows.js';
 import { dropRepositoryIfEmpty, ensureRepositoryRow } from './sql-locks.js';
-
-interface ManifestRow {
-  name: string;
-  digest: string;
-  media_type: string;
-  size: number | string;
-  artifact_type: string | null;
-  subject_digest: string | null;
-  annotations: string | null;
-  pushed_at: number | string;
-  last_pulled_at: number | string | null;
-}
-
-const MANIFEST_COLUMNS = `r.name, m.digest, m.media_type, m.size, m.artifact_type, m.subject_digest, m.annotations, m.pushed_at, m.last_pulled_at`;
-
-function toManifest(row: ManifestRow): ManifestRecord {
-  return {
-    repository: row.name,
-    digest: row.digest,
-    mediaType: row.media_type,
-    size: Number(row.size),
-    artifactType: row.artifact_type,
-    subjectDigest: row.subject_digest,
-    annotations: row.annotations ? (JSON.parse(row.annotations) as Record<string, string>) : null,
-    pushedAt: Number(row.pushed_at),
-    lastPulledAt: row.last_pulled_at === null ? null : Number(row.last_pulled_at),
-  };
-}
 
 /** Page size limits: `n` is clamped so one request cannot ask for the whole table. */
 const MAX_PAGE = 10000;
@@ -243,79 +217,20 @@ export class SqlMetadataStore implements MetadataStore {
     });
   }
 
-  /** Immutability and quota, inside putManifest's transaction. */
-  private async checkLimits(q: SqlExecutor, m: NewManifest, repoId: number | undefined): Promise<PushRefusal | undefined> {
-    const limits = m.limits;
-    if (!limits) return undefined;
-    const current =
-      m.tag === null || repoId === undefined
-        ? undefined
-        : await q.get<{ manifest_digest: string }>('SELECT manifest_digest FROM tags WHERE repository_id = ? AND name = ?', [repoId, m.tag]);
-    if (limits.immutableTag && current && current.manifest_digest !== m.digest) {
-      return { kind: 'immutable', currentDigest: current.manifest_digest };
-    }
-    const quota = limits.quota;
-    if (!quota) return undefined;
-    if (quota.tags !== null && m.tag !== null && !current) {
-      const used = await projectTags(q, quota.project);
-      if (used + 1 > quota.tags) return { kind: 'quota', resource: 'tags', used, adding: 1, limit: quota.tags };
-    }
-    return undefined;
+  private checkLimits(q: SqlExecutor, m: NewManifest, repoId: number | undefined): Promise<PushRefusal | undefined> {
+    return checkLimits(q, m, repoId);
   }
 
   async listImages(repository: string): Promise<ImageRecord[]> {
     const repoId = await this.repositoryId(this.db, repository);
-    if (repoId === undefined) return [];
-    const rows = await this.db.all<{ digest: string; pushed_at: number | string; last_pulled_at: number | string | null; subject_digest: string | null }>(
-      'SELECT digest, pushed_at, last_pulled_at, subject_digest FROM manifests WHERE repository_id = ? ORDER BY digest',
-      [repoId],
-    );
-    const tags = await this.db.all<{ name: string; manifest_digest: string }>(
-      'SELECT name, manifest_digest FROM tags WHERE repository_id = ? ORDER BY name',
-      [repoId],
-    );
-    const children = await this.db.all<{ manifest_digest: string; child_digest: string }>(
-      `SELECT mr.manifest_digest, mr.child_digest FROM manifest_references mr
-         JOIN manifests c ON c.repository_id = mr.repository_id AND c.digest = mr.child_digest
-       WHERE mr.repository_id = ? ORDER BY mr.child_digest`,
-      [repoId],
-    );
-    const images = new Map<string, ImageRecord>();
-    for (const r of rows) {
-      images.set(r.digest, {
-        digest: r.digest,
-        tags: [],
-        pushedAt: Number(r.pushed_at),
-        lastPulledAt: r.last_pulled_at === null ? null : Number(r.last_pulled_at),
-        subject: r.subject_digest,
-        children: [],
-      });
-    }
-    for (const t of tags) images.get(t.manifest_digest)?.tags.push(t.name);
-    for (const c of children) images.get(c.manifest_digest)?.children.push(c.child_digest);
-    return [...images.values()];
+    return repoId === undefined ? [] : listImages(this.db, repoId);
   }
 
   async expireManifest(repository: string, digest: string, expectedTags: string[]): Promise<'deleted' | 'changed' | 'gone'> {
     return this.db.transaction(async (q) => {
       const repoId = await this.repositoryId(q, repository);
       if (repoId === undefined) return 'gone';
-      // Lock first, then re-check in fresh statements (a push tagging or referencing it commits first or waits).
-      if ((await q.run('UPDATE manifests SET pushed_at = pushed_at WHERE repository_id = ? AND digest = ?', [repoId, digest])) === 0) {
-        return 'gone';
-      }
-      const tags = (
-        await q.all<{ name: string }>('SELECT name FROM tags WHERE repository_id = ? AND manifest_digest = ? ORDER BY name', [repoId, digest])
-      ).map((t) => t.name);
-      const expected = [...expectedTags].sort();
-      if (tags.length !== expected.length || tags.some((t, i) => t !== expected[i])) return 'changed';
-      const parent = await q.get('SELECT 1 AS ok FROM manifest_references WHERE repository_id = ? AND child_digest = ?', [repoId, digest]);
-      if (parent) return 'changed';
-      await q.run('DELETE FROM tags WHERE repository_id = ? AND manifest_digest = ?', [repoId, digest]);
-      await q.run('DELETE FROM manifest_references WHERE repository_id = ? AND manifest_digest = ?', [repoId, digest]);
-      await q.run('DELETE FROM manifests WHERE repository_id = ? AND digest = ?', [repoId, digest]);
-      await this.dropIfEmpty(q, repoId);
-      return 'deleted';
+      return expireManifest(q, this.db.dialect, repoId, digest, expectedTags);
     });
   }
 
@@ -422,18 +337,8 @@ export class SqlMetadataStore implements MetadataStore {
 
   // --- uploads ---------------------------------------------------------------
 
-  async createUpload(u: UploadRecord): Promise<void> {
-    await this.db.transaction(
-      (q) =>
-        q.run('INSERT INTO uploads (id, repository, size, started_at, updated_at) VALUES (?, ?, ?, ?, ?)', [
-          u.id,
-          u.repository,
-          u.size,
-          u.startedAt,
-          u.updatedAt,
-        ]),
-      { durable: false },
-    );
+  createUpload(u: UploadRecord): Promise<void> {
+    return uploadRows.create(this.db, u);
   }
 
   async completeUpload(id: string, repository: string, digest: string, size: number, now: number): Promise<boolean> {
@@ -444,46 +349,20 @@ export class SqlMetadataStore implements MetadataStore {
     });
   }
 
-  async getUpload(id: string): Promise<UploadRecord | undefined> {
-    const row = await this.db.get<{ id: string; repository: string; size: number; started_at: number; updated_at: number }>(
-      'SELECT id, repository, size, started_at, updated_at FROM uploads WHERE id = ?',
-      [id],
-    );
-    return row
-      ? {
-          id: row.id,
-          repository: row.repository,
-          size: Number(row.size),
-          startedAt: Number(row.started_at),
-          updatedAt: Number(row.updated_at),
-        }
-      : undefined;
+  getUpload(id: string): Promise<UploadRecord | undefined> {
+    return uploadRows.get(this.db, id);
   }
 
-  async updateUpload(id: string, size: number, now: number): Promise<boolean> {
-    const changed = await this.db.transaction(
-      (q) => q.run('UPDATE uploads SET size = ?, updated_at = ? WHERE id = ?', [size, now, id]),
-      { durable: false },
-    );
-    return changed > 0;
+  updateUpload(id: string, size: number, now: number): Promise<boolean> {
+    return uploadRows.update(this.db, id, size, now);
   }
 
-  async deleteUpload(id: string): Promise<boolean> {
-    return (await this.db.run('DELETE FROM uploads WHERE id = ?', [id])) > 0;
+  deleteUpload(id: string): Promise<boolean> {
+    return uploadRows.remove(this.db, id);
   }
 
-  async listStaleUploads(before: number, limit: number): Promise<UploadRecord[]> {
-    const rows = await this.db.all<{ id: string; repository: string; size: number; started_at: number; updated_at: number }>(
-      'SELECT id, repository, size, started_at, updated_at FROM uploads WHERE updated_at < ? ORDER BY updated_at LIMIT ?',
-      [before, limit],
-    );
-    return rows.map((row) => ({
-      id: row.id,
-      repository: row.repository,
-      size: Number(row.size),
-      startedAt: Number(row.started_at),
-      updatedAt: Number(row.updated_at),
-    }));
+  listStaleUploads(before: number, limit: number): Promise<UploadRecord[]> {
+    return uploadRows.listStale(this.db, before, limit);
   }
 
   async ping(): Promise<void> {
