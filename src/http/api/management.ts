@@ -4,6 +4,7 @@ import type { GarbageCollector } from '../../gc/garbage-collector.js';
 import type { LifecycleService } from '../../lifecycle/lifecycle-service.js';
 import type { SettingsService } from '../../lifecycle/settings-service.js';
 import type { Quota } from '../../lifecycle/quota.js';
+import { checkTarget } from '../../lifecycle/settings-service.js';
 import { readBody, sendEmpty, sendJson, type Ctx, type Handler } from '../context.js';
 
 /** What the management API (/api/v1, docs/management-api.md) is built from. */
@@ -55,6 +56,10 @@ function settingRoutes(s: SettingsService, audit: AuditStore, kind: SettingKind,
     PUT: (async (ctx) => {
       const target = param(ctx, key);
       const input = await readJson(ctx);
+      // Documents are JSON objects; a JSON string holding a document is refused, not unwrapped.
+      if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+        throw policyInvalid('the body must be a JSON object (the document itself, not a string or array holding it)');
+      }
       const r = await s.put(kind, target, input);
       await record('put', target, input);
       // The stored form is the document as sent (verbatim ECR JSON); answer with it.
@@ -83,15 +88,7 @@ export function managementRoutes(m: ManagementServices): Record<string, Partial<
       GET: async (ctx) => {
         const repository = param(ctx, 'repository');
         const nowText = ctx.query.get('now');
-        let at: number | undefined;
-        if (nowText !== null) {
-          at = Date.parse(nowText);
-          if (!/^\d{4}-\d{2}-\d{2}/.test(nowText) || Number.isNaN(at)) {
-            throw policyInvalid(`now must be an ISO-8601 time such as 2026-12-01T00:00:00Z, not ${JSON.stringify(nowText.slice(0, 60))}`, {
-              field: 'now',
-            });
-          }
-        }
+        const at = nowText === null ? undefined : parseInstant(nowText);
         sendJson(ctx, 200, await m.lifecycle.preview(repository, at));
       },
     },
@@ -101,6 +98,7 @@ export function managementRoutes(m: ManagementServices): Record<string, Partial<
     '/api/v1/usage': {
       GET: async (ctx) => {
         const project = ctx.query.get('project') ?? undefined;
+        if (project !== undefined && project !== '') checkTarget('quota', project);
         const projects = await m.usage.usage(Date.now() - m.graceMs, project === '' ? undefined : project);
         const withQuota = await Promise.all(
           projects.map(async (p) => {
@@ -132,4 +130,25 @@ export function managementRoutes(m: ManagementServices): Record<string, Partial<
       },
     },
   };
+}
+
+/**
+ * An ISO-8601 instant: a date (midnight UTC), or a date and time with `Z` or
+ * an offset. A time without a zone is refused (it would depend on the server's
+ * zone), and so is a date that does not exist (Date.parse would roll Feb 30 over).
+ */
+export function parseInstant(text: string): number {
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/.exec(text);
+  const bad = () =>
+    policyInvalid(`now must be an ISO-8601 time with a zone, such as 2026-12-01T00:00:00Z, not ${JSON.stringify(text.slice(0, 60))}`, {
+      field: 'now',
+    });
+  if (!m) throw bad();
+  const [y, mo, d, h = '0', mi = '0', sec = '0'] = m.slice(1, 7).map((v) => v ?? undefined) as string[];
+  const day = new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d)));
+  if (day.getUTCFullYear() !== Number(y) || day.getUTCMonth() !== Number(mo) - 1 || day.getUTCDate() !== Number(d)) throw bad();
+  if (Number(h) > 23 || Number(mi) > 59 || Number(sec) > 59) throw bad();
+  const at = Date.parse(m[4] === undefined ? `${text}T00:00:00Z` : text);
+  if (Number.isNaN(at)) throw bad();
+  return at;
 }
