@@ -23,6 +23,14 @@ import { GarbageCollector } from './gc/garbage-collector.js';
 import { SettingsService } from './lifecycle/settings-service.js';
 import { SettingsPushRules } from './lifecycle/settings-push-rules.js';
 import { LifecycleService } from './lifecycle/lifecycle-service.js';
+import { readFile } from 'node:fs/promises';
+import { AuditRecorder } from './auth/audit-recorder.js';
+import { AccessControl } from './auth/access-control.js';
+import { TokenService } from './auth/token-service.js';
+import { SqlAuthStore } from './metadata/sql/sql-auth-store.js';
+import { HttpAuth } from './http/auth/http-auth.js';
+import { accessRoutes } from './http/api/access-api.js';
+import type { HttpServer } from './http/server.js';
 
 export interface RunningServer {
   url: string;
@@ -89,21 +97,40 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   }
   scheduler.start();
 
-  const http = createHttpServer({
+  const audit = new AuditRecorder(settingsStore, 1000, (e) => log.error({ err: e }, 'writing the audit log failed'));
+  audit.start();
+  const auth = config.auth.enabled ? await openAccessControl(config, db, audit, log) : undefined;
+  if (!auth) {
+    log.warn(
+      'ACCESS CONTROL IS OFF: anyone who can reach this server can push, pull and delete images and use the management API. ' +
+        'Set auth.enabled (BERTH_AUTH_ENABLED=true) with an admin password before exposing it beyond your machine.',
+    );
+  }
+  const httpOptions = {
     registry,
     log,
     maxManifestBytes: config.registry.maxManifestBytes,
     ready: () => registry.ping(),
-    management: { settings, lifecycle, gc, usage: settingsStore, audit: settingsStore, graceMs: config.gc.graceSeconds * 1000 },
-  });
-  const [host, portText] = splitHostPort(config.listen);
-  await new Promise<void>((resolve, reject) => {
-    http.server.once('error', reject);
-    http.server.listen(Number(portText), host, () => resolve());
-  });
-  const addr = http.server.address() as AddressInfo;
-  const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  const url = `http://${shownHost}:${addr.port}`;
+    management: {
+      settings,
+      lifecycle,
+      gc,
+      usage: settingsStore,
+      audit: settingsStore,
+      graceMs: config.gc.graceSeconds * 1000,
+      extra: auth ? accessRoutes(auth.http.ac) : undefined,
+    },
+    auth,
+    audit,
+  };
+  const tls =
+    config.tls.cert && config.tls.key
+      ? { cert: await readFile(config.tls.cert), key: await readFile(config.tls.key), minVersion: config.tls.minVersion }
+      : undefined;
+  const http = createHttpServer(httpOptions, tls);
+  const url = await listen(http, config.listen, tls ? 'https' : 'http');
+  const plain = tls && config.tls.httpListen ? createHttpServer(httpOptions) : undefined;
+  if (plain) log.info({ url: await listen(plain, config.tls.httpListen!, 'http') }, 'also listening on plain HTTP');
 
   let closing: Promise<void> | undefined;
   return {
@@ -113,13 +140,44 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         await Promise.all([
           scheduler.stop(config.shutdownTimeoutSeconds * 1000),
           http.shutdown(config.shutdownTimeoutSeconds * 1000),
+          plain?.shutdown(config.shutdownTimeoutSeconds * 1000),
         ]);
         await pulls.stop();
+        await audit.stop();
         await meta.close();
       })();
       return closing;
     },
   };
+}
+
+async function listen(http: HttpServer, address: string, scheme: 'http' | 'https'): Promise<string> {
+  const [host, portText] = splitHostPort(address);
+  await new Promise<void>((resolve, reject) => {
+    http.server.once('error', reject);
+    http.server.listen(Number(portText), host, () => resolve());
+  });
+  const addr = http.server.address() as AddressInfo;
+  const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  return `${scheme}://${shownHost}:${addr.port}`;
+}
+
+/** Token service (signing key shared through the database), access control and the first admin. */
+async function openAccessControl(config: Config, db: SqlDatabase, audit: AuditRecorder, log: Logger) {
+  const store = new SqlAuthStore(db);
+  const key = await store.signingKey(() => TokenService.generateKeyPem(), Date.now());
+  const tokens = new TokenService({
+    issuer: config.auth.issuer,
+    service: config.auth.service,
+    privateKeyPem: key.privatePem,
+    ttlSeconds: config.auth.tokenTtlSeconds,
+    refreshTtlSeconds: Math.round(config.auth.refreshTtlHours * 3600),
+  });
+  const ac = new AccessControl(store, tokens, { autoCreateProjects: config.auth.autoCreateProjects });
+  if ((await ac.bootstrapAdmin(config.auth.admin.username, config.auth.admin.password)) === 'created') {
+    log.info({ user: config.auth.admin.username }, 'created the first system admin');
+  }
+  return { http: new HttpAuth(ac, { service: config.auth.service, realm: config.auth.realm, audit }), service: config.auth.service };
 }
 
 /** The configured storage driver, initialised. */

@@ -119,6 +119,34 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    auth: z
+      .object({
+        enabled: z.boolean().default(false).describe('Require authentication (Docker token auth and HTTP basic); off means an open registry'),
+        admin: z
+          .object({
+            username: z.string().min(1).max(64).default('admin').describe('The first system admin, created on start when no user exists'),
+            password: z.string().optional().describe('Password of the first admin (set it by environment: BERTH_AUTH_ADMIN_PASSWORD)'),
+          })
+          .strict()
+          .prefault({}),
+        service: z.string().min(1).default('berth').describe('Service name in token challenges and the tokens\' audience'),
+        issuer: z.string().min(1).default('berth').describe('Issuer of the tokens berth signs'),
+        realm: z.string().url().optional().describe('Token endpoint URL announced to clients (default: this server\'s /token)'),
+        tokenTtlSeconds: z.number().int().min(30).max(86400).default(300).describe('Lifetime of bearer tokens'),
+        refreshTtlHours: z.number().min(1).max(8760).default(720).describe('Lifetime of refresh tokens (docker login with identity tokens)'),
+        autoCreateProjects: z.boolean().default(false).describe('A signed-in user pushing to a project that does not exist creates it (private) and becomes its admin'),
+      })
+      .strict()
+      .prefault({}),
+    tls: z
+      .object({
+        cert: z.string().optional().describe('PEM certificate chain file: with tls.key, `listen` serves HTTPS'),
+        key: z.string().optional().describe('PEM private key file for tls.cert'),
+        httpListen: z.string().optional().describe('Also serve plain HTTP on this HOST:PORT (off unless set)'),
+        minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2').describe('Oldest TLS version accepted'),
+      })
+      .strict()
+      .prefault({}),
     gc: z
       .object({
         graceSeconds: z
@@ -151,6 +179,12 @@ export const ConfigSchema = z
     }
     if (c.metadata.driver === 'postgres' && !c.metadata.postgres.url) {
       ctx.addIssue({ code: 'custom', path: ['metadata', 'postgres', 'url'], message: 'required when metadata.driver is postgres' });
+    }
+    if (Boolean(c.tls.cert) !== Boolean(c.tls.key)) {
+      ctx.addIssue({ code: 'custom', path: ['tls', c.tls.cert ? 'key' : 'cert'], message: 'tls.cert and tls.key go together' });
+    }
+    if (c.tls.httpListen && !c.tls.cert) {
+      ctx.addIssue({ code: 'custom', path: ['tls', 'httpListen'], message: 'only meaningful with tls.cert and tls.key (listen is already plain HTTP)' });
     }
   });
 

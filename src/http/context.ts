@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import type { RequestAuth } from './auth/http-auth.js';
 
 /** What a handler gets: the raw request/response, parsed query, route params and a per-request logger. */
 export interface Ctx {
@@ -11,6 +12,8 @@ export interface Ctx {
   /** Aborted when the client goes away; passed to every stream. */
   signal: AbortSignal;
   id: string;
+  /** The authenticated caller, when access control is on. */
+  auth?: RequestAuth;
 }
 
 export type Handler = (ctx: Ctx) => Promise<void>;

@@ -1,4 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { SecureVersion } from 'node:tls';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Registry } from '../registry/registry.js';
@@ -9,6 +11,10 @@ import { uploadRoutes } from './v2/uploads.js';
 import { manifestRoutes } from './v2/manifests.js';
 import { discoveryRoutes } from './v2/discovery.js';
 import { managementRoutes, type ManagementServices } from './api/management.js';
+import type { HttpAuth, RequiredAccess } from './auth/http-auth.js';
+import { tokenRoutes } from './auth/token-routes.js';
+import type { AuditRecorder } from '../auth/audit-recorder.js';
+import type { Action } from '../auth/scope.js';
 
 export interface HttpOptions {
   registry: Registry;
@@ -18,26 +24,44 @@ export interface HttpOptions {
   ready: () => Promise<void>;
   /** The management API under /api/v1 (docs/management-api.md), when registered. */
   management?: ManagementServices;
+  /** Access control (token and basic auth); an open registry without it. */
+  auth?: { http: HttpAuth; service: string };
+  /** Records pushes, pulls (manifests) and deletes. */
+  audit?: AuditRecorder;
 }
 
 interface Route {
   pattern: RegExp;
   keys: string[];
   methods: Partial<Record<string, Handler>>;
+  /** What the caller needs, by method and route parameters (checked only when access control is on). */
+  guard: (method: string, params: Record<string, string>) => RequiredAccess;
 }
+
+const OPEN = (): RequiredAccess => ({ kind: 'open' });
+const ADMIN = (): RequiredAccess => ({ kind: 'admin' });
+/** The repository access a /v2/ route needs: reading is pull, writing push, DELETE delete. */
+const repo =
+  (byMethod: Partial<Record<string, Action>>) =>
+  (method: string, params: Record<string, string>): RequiredAccess => ({
+    kind: 'repository',
+    name: params.name!,
+    actions: [byMethod[method] ?? 'push'],
+  });
+const READ = { GET: 'pull', HEAD: 'pull' } as const;
 
 /**
  * Routes match the raw (undecoded) path, so `%2e%2e` or `%2F` can never turn
  * into path segments: a name with such characters fails the name grammar.
  * `(.+)` is greedy, so the last `/manifests/` etc. splits name from reference.
  */
-function route(pattern: string, methods: Partial<Record<string, Handler>>): Route {
+function route(pattern: string, methods: Partial<Record<string, Handler>>, guard: Route['guard'] = OPEN): Route {
   const keys: string[] = [];
   const re = pattern.replace(/:(\w+)(\*?)/g, (_m, key: string, star: string) => {
     keys.push(key);
     return star ? '(.+)' : '([^/]+)';
   });
-  return { pattern: new RegExp(`^${re}$`), keys, methods };
+  return { pattern: new RegExp(`^${re}$`), keys, methods, guard };
 }
 
 export function buildRoutes(opts: HttpOptions): Route[] {
@@ -48,27 +72,26 @@ export function buildRoutes(opts: HttpOptions): Route[] {
   const discovery = discoveryRoutes(registry);
   const base: Handler = async (ctx) => sendJson(ctx, 200, {});
   return [
-    route('/v2/', { GET: base, HEAD: base }),
-    route('/v2', { GET: base, HEAD: base }),
-    route('/v2/_catalog', { GET: discovery.catalog }),
-    route('/v2/:name*/tags/list', { GET: discovery.tags }),
-    route('/v2/:name*/manifests/:reference', {
-      GET: manifests.get,
-      HEAD: manifests.get,
-      PUT: manifests.put,
-      DELETE: manifests.delete,
-    }),
-    route('/v2/:name*/blobs/uploads/', { POST: uploads.start }),
-    route('/v2/:name*/blobs/uploads', { POST: uploads.start }),
-    route('/v2/:name*/blobs/uploads/:id', {
-      PATCH: uploads.patch,
-      PUT: uploads.finish,
-      GET: uploads.status,
-      DELETE: uploads.cancel,
-    }),
-    route('/v2/:name*/blobs/:digest', { GET: blobs.get, HEAD: blobs.get, DELETE: blobs.delete }),
-    route('/v2/:name*/referrers/:digest', { GET: discovery.referrers }),
-    ...Object.entries(opts.management ? managementRoutes(opts.management) : {}).map(([path, methods]) => route(path, methods)),
+    route('/v2/', { GET: base, HEAD: base }, () => ({ kind: 'login' })),
+    route('/v2', { GET: base, HEAD: base }, () => ({ kind: 'login' })),
+    route('/v2/_catalog', { GET: discovery.catalog }, () => ({ kind: 'catalog' })),
+    route('/v2/:name*/tags/list', { GET: discovery.tags }, repo(READ)),
+    route(
+      '/v2/:name*/manifests/:reference',
+      { GET: manifests.get, HEAD: manifests.get, PUT: manifests.put, DELETE: manifests.delete },
+      repo({ ...READ, PUT: 'push', DELETE: 'delete' }),
+    ),
+    route('/v2/:name*/blobs/uploads/', { POST: uploads.start }, repo({})),
+    route('/v2/:name*/blobs/uploads', { POST: uploads.start }, repo({})),
+    route(
+      '/v2/:name*/blobs/uploads/:id',
+      { PATCH: uploads.patch, PUT: uploads.finish, GET: uploads.status, DELETE: uploads.cancel },
+      repo({}),
+    ),
+    route('/v2/:name*/blobs/:digest', { GET: blobs.get, HEAD: blobs.get, DELETE: blobs.delete }, repo({ ...READ, DELETE: 'delete' })),
+    route('/v2/:name*/referrers/:digest', { GET: discovery.referrers }, repo(READ)),
+    ...(opts.auth ? [route('/token', tokenRoutes(opts.auth.http, opts.auth.service))] : []),
+    ...Object.entries(opts.management ? managementRoutes(opts.management) : {}).map(([path, methods]) => route(path, methods, ADMIN)),
     route('/healthz', { GET: async (ctx) => sendJson(ctx, 200, { status: 'ok' }) }),
     route('/readyz', {
       GET: async (ctx) => {
@@ -84,13 +107,38 @@ export function buildRoutes(opts: HttpOptions): Route[] {
   ];
 }
 
+/** Pushes, pulls and deletes of manifests go to the audit log: who, what, when, from where. */
+function auditManifest(audit: AuditRecorder, ctx: Ctx): void {
+  const action = { GET: 'pull', PUT: 'push', DELETE: 'delete' }[ctx.req.method ?? ''];
+  if (!action || ctx.res.statusCode >= 400) return;
+  const name = ctx.params.name!;
+  const ref = ctx.params.reference!;
+  audit.record({
+    at: Date.now(),
+    actor: ctx.auth?.actor ?? 'anonymous',
+    action: `manifest.${action}`,
+    target: ref.includes(':') ? `${name}@${ref}` : `${name}:${ref}`,
+    detail: null,
+    address: ctx.req.socket.remoteAddress ?? null,
+    outcome: 'ok',
+    project: name.split('/')[0]!,
+  });
+}
+
 export interface HttpServer {
   server: Server;
   /** Stops accepting, waits (bounded) for in-flight requests, then closes every connection. */
   shutdown(timeoutMs: number): Promise<void>;
 }
 
-export function createHttpServer(opts: HttpOptions): HttpServer {
+/** PEM certificate chain and key: the server speaks HTTPS. */
+export interface TlsOptions {
+  cert: Buffer;
+  key: Buffer;
+  minVersion: SecureVersion;
+}
+
+export function createHttpServer(opts: HttpOptions, tls?: TlsOptions): HttpServer {
   const routes = buildRoutes(opts);
   let inFlight = 0;
   let drained: (() => void) | undefined;
@@ -136,7 +184,9 @@ export function createHttpServer(opts: HttpOptions): HttpServer {
       for (let i = 0; i < r.keys.length; i++) ctx.params[r.keys[i]!] = m[i + 1]!;
       const h = r.methods[req.method ?? 'GET'];
       if (!h) throw methodNotAllowed(Object.keys(r.methods));
+      if (opts.auth) await opts.auth.http.check(ctx, r.guard(req.method ?? 'GET', ctx.params));
       await h(ctx);
+      if (opts.audit && ctx.params.reference !== undefined) auditManifest(opts.audit, ctx);
     } catch (e) {
       if (abort.signal.aborted) {
         logFor().info({ err: (e as Error).message }, 'client went away');
@@ -160,9 +210,11 @@ export function createHttpServer(opts: HttpOptions): HttpServer {
     }
   };
 
-  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => {
-    void handle(req, res);
-  });
+  const serverOptions = { keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 };
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => void handle(req, res);
+  const server: Server = tls
+    ? createHttpsServer({ ...serverOptions, cert: tls.cert, key: tls.key, minVersion: tls.minVersion }, onRequest)
+    : createServer(serverOptions, onRequest);
 
   // A connection silent for 5 minutes (a stalled upload body, say) is closed, freeing what it held.
   server.setTimeout(300_000);

@@ -24,16 +24,31 @@ export interface SettingsStore {
 export interface AuditEntry {
   id: number;
   at: number;
+  /** Who: a user, a robot, `anonymous`, or the subsystem (`lifecycle`, `schedule`, `api`). */
   actor: string;
   action: string;
   target: string;
   detail: unknown;
+  /** From where: the client address, when the action came over the network. */
+  address?: string | null;
+  /** `ok`, `denied` or `failed`; null for entries that predate outcomes. */
+  outcome?: string | null;
+  /** The project the target belongs to, for filtering. */
+  project?: string | null;
+}
+
+export interface AuditQuery {
+  /** Entries at or after this time (ms). */
+  since?: number;
+  project?: string;
+  /** Entries with an id below this one: the next page. */
+  beforeId?: number;
 }
 
 export interface AuditStore {
   appendAudit(entries: Omit<AuditEntry, 'id'>[]): Promise<void>;
-  /** Newest first, at most `limit`. */
-  listAudit(limit: number): Promise<AuditEntry[]>;
+  /** Newest first, at most `limit`, filtered by `query`. */
+  listAudit(limit: number, query?: AuditQuery): Promise<AuditEntry[]>;
 }
 
 export interface RepositoryUsage {

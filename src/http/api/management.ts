@@ -16,6 +16,8 @@ export interface ManagementServices {
   audit: AuditStore;
   /** GC grace: unreferenced links older than this are garbage and left out of usage. */
   graceMs: number;
+  /** More /api/v1 routes (users, projects, members, robots when access control is on). */
+  extra?: Record<string, Partial<Record<string, Handler>>>;
 }
 
 /** Settings documents are small; this bounds what a request body may make the server parse. */
@@ -76,6 +78,7 @@ function settingRoutes(s: SettingsService, audit: AuditStore, kind: SettingKind,
 
 export function managementRoutes(m: ManagementServices): Record<string, Partial<Record<string, Handler>>> {
   return {
+    ...m.extra,
     '/api/v1/lifecycle/policy': settingRoutes(m.settings, m.audit, 'lifecycle', 'target', (policy) => ({ policy })),
     '/api/v1/immutability': settingRoutes(m.settings, m.audit, 'immutability', 'target', (doc) => ({
       rules: (doc as { rules: unknown }).rules,
@@ -125,8 +128,17 @@ export function managementRoutes(m: ManagementServices): Record<string, Partial<
         if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
           throw policyInvalid('limit must be a whole number from 1 to 10000', { field: 'limit' });
         }
-        const entries = await m.audit.listAudit(limit);
-        sendJson(ctx, 200, { entries: entries.map((e) => ({ ...e, at: new Date(e.at).toISOString() })) });
+        const sinceText = ctx.query.get('since');
+        const beforeText = ctx.query.get('before');
+        const project = ctx.query.get('project');
+        if (beforeText !== null && !/^\d{1,15}$/.test(beforeText)) throw policyInvalid('before must be an entry id', { field: 'before' });
+        const entries = await m.audit.listAudit(limit, {
+          since: sinceText === null ? undefined : parseInstant(sinceText, 'since'),
+          project: project === null || project === '' ? undefined : project,
+          beforeId: beforeText === null ? undefined : Number(beforeText),
+        });
+        const next = entries.length === limit ? entries[entries.length - 1]!.id : null;
+        sendJson(ctx, 200, { entries: entries.map((e) => ({ ...e, at: new Date(e.at).toISOString() })), next });
       },
     },
   };
@@ -137,11 +149,11 @@ export function managementRoutes(m: ManagementServices): Record<string, Partial<
  * an offset. A time without a zone is refused (it would depend on the server's
  * zone), and so is a date that does not exist (Date.parse would roll Feb 30 over).
  */
-export function parseInstant(text: string): number {
+export function parseInstant(text: string, field = 'now'): number {
   const m = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/.exec(text);
   const bad = () =>
-    policyInvalid(`now must be an ISO-8601 time with a zone, such as 2026-12-01T00:00:00Z, not ${JSON.stringify(text.slice(0, 60))}`, {
-      field: 'now',
+    policyInvalid(`${field} must be an ISO-8601 time with a zone, such as 2026-12-01T00:00:00Z, not ${JSON.stringify(text.slice(0, 60))}`, {
+      field,
     });
   if (!m) throw bad();
   const [y, mo, d, h = '0', mi = '0', sec = '0'] = m.slice(1, 7).map((v) => v ?? undefined) as string[];

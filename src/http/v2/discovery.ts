@@ -42,7 +42,7 @@ export function discoveryRoutes(registry: Registry) {
     /** GET /v2/_catalog?n=&last=. */
     async catalog(ctx: Ctx): Promise<void> {
       const p = page(ctx);
-      const repositories = p.n === 0 ? [] : await registry.listRepositories(p);
+      const repositories = p.n === 0 ? [] : await visibleRepositories(registry, ctx, p);
       sendJson(ctx, 200, { repositories }, linkHeader('/v2/_catalog', p.n, repositories));
     },
 
@@ -58,4 +58,25 @@ export function discoveryRoutes(registry: Registry) {
       sendJson(ctx, 200, index, headers);
     },
   };
+}
+
+/**
+ * A catalog page of the repositories the caller may pull (all of them when
+ * access control is off): pages of the whole list are read until `n` visible
+ * names are found, bounded so a caller who sees little cannot make one request scan everything.
+ */
+async function visibleRepositories(registry: Registry, ctx: Ctx, p: Page & { n: number }): Promise<string[]> {
+  const auth = ctx.auth;
+  if (!auth) return registry.listRepositories(p);
+  const out: string[] = [];
+  let last = p.last;
+  for (let round = 0; round < 100 && out.length < p.n; round++) {
+    const names = await registry.listRepositories({ n: Math.max(p.n, 100), last });
+    for (const name of names) {
+      if (out.length < p.n && (await auth.allows(name, 'pull'))) out.push(name);
+    }
+    if (names.length < Math.max(p.n, 100)) break;
+    last = names[names.length - 1];
+  }
+  return out;
 }

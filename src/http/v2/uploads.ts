@@ -48,7 +48,9 @@ export function uploadRoutes(registry: Registry) {
       const from = ctx.query.get('from');
       if (mount !== null) {
         const digest = registry.parseDigest(mount);
-        if (from !== null && (await registry.mountBlob(name, digest, from))) {
+        // Mounting reads `from`: only when the caller may pull it (access control on) is it tried.
+        const mayRead = from !== null && (ctx.auth ? await ctx.auth.allows(from, 'pull') : true);
+        if (from !== null && mayRead && (await registry.mountBlob(name, digest, from))) {
           sendEmpty(ctx, 201, { Location: `/v2/${name}/blobs/${digest}`, 'Docker-Content-Digest': digest.toString() });
           return;
         }

@@ -112,6 +112,52 @@ const v3Gc = (bigint: string, serialPk: string, text: string): string[] => [
   `CREATE INDEX audit_log_at ON audit_log(at)`,
 ];
 
+/**
+ * Access control (issue 3): users, projects and their members, robot accounts,
+ * the token signing key shared by all nodes, and who/where/outcome in the audit log.
+ * Secrets are stored only as scrypt hashes (src/auth/passwords.ts).
+ */
+const v4Auth = (bigint: string, text: string): string[] => [
+  `CREATE TABLE users (
+     name ${text} PRIMARY KEY,
+     password_hash TEXT NOT NULL,
+     system_admin INTEGER NOT NULL DEFAULT 0,
+     disabled INTEGER NOT NULL DEFAULT 0,
+     created_at ${bigint} NOT NULL,
+     updated_at ${bigint} NOT NULL)`,
+  `CREATE TABLE projects (
+     name ${text} PRIMARY KEY,
+     public INTEGER NOT NULL DEFAULT 0,
+     created_at ${bigint} NOT NULL,
+     created_by TEXT)`,
+  `CREATE TABLE project_members (
+     project ${text} NOT NULL REFERENCES projects(name) ON DELETE CASCADE,
+     username ${text} NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+     role TEXT NOT NULL CHECK (role IN ('guest', 'developer', 'maintainer', 'admin')),
+     PRIMARY KEY (project, username))`,
+  `CREATE INDEX project_members_user ON project_members(username)`,
+  `CREATE TABLE robots (
+     name ${text} PRIMARY KEY,
+     project ${text} NOT NULL REFERENCES projects(name) ON DELETE CASCADE,
+     secret_hash TEXT NOT NULL,
+     actions TEXT NOT NULL,
+     repository_pattern TEXT,
+     expires_at ${bigint},
+     disabled INTEGER NOT NULL DEFAULT 0,
+     description TEXT,
+     created_at ${bigint} NOT NULL,
+     created_by TEXT)`,
+  `CREATE INDEX robots_project ON robots(project)`,
+  `CREATE TABLE auth_keys (
+     id TEXT PRIMARY KEY,
+     private_pem TEXT NOT NULL,
+     created_at ${bigint} NOT NULL)`,
+  `ALTER TABLE audit_log ADD COLUMN address TEXT`,
+  `ALTER TABLE audit_log ADD COLUMN outcome TEXT`,
+  `ALTER TABLE audit_log ADD COLUMN project ${text}`,
+  `CREATE INDEX audit_log_project ON audit_log(project, at)`,
+];
+
 export const MIGRATIONS: Migration[] = [
   {
     version: 1,
@@ -132,5 +178,10 @@ export const MIGRATIONS: Migration[] = [
       sqlite: v3Gc('INTEGER', 'INTEGER PRIMARY KEY AUTOINCREMENT', 'TEXT'),
       postgres: v3Gc('BIGINT', 'BIGSERIAL PRIMARY KEY', 'TEXT COLLATE "C"'),
     },
+  },
+  {
+    version: 4,
+    name: 'access control',
+    sql: { sqlite: v4Auth('INTEGER', 'TEXT'), postgres: v4Auth('BIGINT', 'TEXT COLLATE "C"') },
   },
 ];

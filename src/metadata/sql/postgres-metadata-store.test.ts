@@ -5,6 +5,10 @@ import pg from 'pg';
 import { SqlMetadataStore } from './sql-metadata-store.js';
 import { PostgresDatabase, toPostgresPlaceholders } from './postgres-database.js';
 import { metadataStoreContract } from '../metadata-store.contract.js';
+import { registryPolicyStoreContract } from '../registry-policy-store.contract.js';
+import { SqlSettingsStore } from './sql-settings-store.js';
+import { SqlGcStore } from './sql-gc-store.js';
+import { postgresStores } from '../../../test/helpers/sql-test-databases.js';
 
 /**
  * The metadata contract on a real PostgreSQL server. Each case gets a fresh
@@ -82,6 +86,14 @@ if (unreachable) {
         await store.close();
       },
     };
+  });
+
+  const policyDbs = postgresStores(4);
+  after(() => policyDbs.dropAll());
+  registryPolicyStoreContract('postgres', async () => {
+    const shared = await policyDbs.store();
+    const db = await shared.open();
+    return { meta: new SqlMetadataStore(db), settings: new SqlSettingsStore(db), gc: new SqlGcStore(db), cleanup: () => shared.cleanup() };
   });
 
   describe('PostgresDatabase specifics', () => {

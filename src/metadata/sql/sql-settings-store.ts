@@ -1,5 +1,6 @@
 import type {
   AuditEntry,
+  AuditQuery,
   AuditStore,
   ProjectUsage,
   RepositoryUsage,
@@ -48,21 +49,50 @@ export class SqlSettingsStore implements SettingsStore, AuditStore, UsageStore {
     if (entries.length === 0) return;
     await this.db.transaction(async (q) => {
       for (const e of entries) {
-        await q.run('INSERT INTO audit_log (at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)', [
+        await q.run('INSERT INTO audit_log (at, actor, action, target, detail, address, outcome, project) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', [
           e.at,
           e.actor,
           e.action,
           e.target,
           e.detail === undefined ? null : JSON.stringify(e.detail),
+          e.address ?? null,
+          e.outcome ?? null,
+          e.project ?? null,
         ]);
       }
     });
   }
 
-  async listAudit(limit: number): Promise<AuditEntry[]> {
-    const rows = await this.db.all<{ id: number | string; at: number | string; actor: string; action: string; target: string; detail: string | null }>(
-      'SELECT id, at, actor, action, target, detail FROM audit_log ORDER BY id DESC LIMIT ?',
-      [Math.max(1, Math.min(limit, 10_000))],
+  async listAudit(limit: number, query: AuditQuery = {}): Promise<AuditEntry[]> {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (query.since !== undefined) {
+      where.push('at >= ?');
+      params.push(query.since);
+    }
+    if (query.project !== undefined) {
+      where.push('project = ?');
+      params.push(query.project);
+    }
+    if (query.beforeId !== undefined) {
+      where.push('id < ?');
+      params.push(query.beforeId);
+    }
+    type Row = {
+      id: number | string;
+      at: number | string;
+      actor: string;
+      action: string;
+      target: string;
+      detail: string | null;
+      address: string | null;
+      outcome: string | null;
+      project: string | null;
+    };
+    const rows = await this.db.all<Row>(
+      `SELECT id, at, actor, action, target, detail, address, outcome, project FROM audit_log
+       ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`,
+      [...params, Math.max(1, Math.min(limit, 10_000))],
     );
     return rows.map((r) => ({
       id: Number(r.id),
@@ -71,6 +101,9 @@ export class SqlSettingsStore implements SettingsStore, AuditStore, UsageStore {
       action: r.action,
       target: r.target,
       detail: r.detail === null ? null : (JSON.parse(r.detail) as unknown),
+      address: r.address,
+      outcome: r.outcome,
+      project: r.project,
     }));
   }
 

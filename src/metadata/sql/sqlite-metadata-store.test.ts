@@ -6,6 +6,10 @@ import { join } from 'node:path';
 import { SqlMetadataStore } from './sql-metadata-store.js';
 import { SqliteDatabase } from './sqlite-database.js';
 import { metadataStoreContract } from '../metadata-store.contract.js';
+import { registryPolicyStoreContract } from '../registry-policy-store.contract.js';
+import { SqlSettingsStore } from './sql-settings-store.js';
+import { SqlGcStore } from './sql-gc-store.js';
+import { sqliteStore } from '../../../test/helpers/sql-test-databases.js';
 
 async function openStore(file: string): Promise<SqlMetadataStore> {
   const store = new SqlMetadataStore(new SqliteDatabase(file));
@@ -23,6 +27,12 @@ metadataStoreContract('sqlite', async () => {
       await rm(dir, { recursive: true, force: true });
     },
   };
+});
+
+registryPolicyStoreContract('sqlite', async () => {
+  const shared = await sqliteStore();
+  const db = await shared.open();
+  return { meta: new SqlMetadataStore(db), settings: new SqlSettingsStore(db), gc: new SqlGcStore(db), cleanup: () => shared.cleanup() };
 });
 
 describe('SqlMetadataStore on SQLite specifics', () => {
