@@ -142,13 +142,13 @@ export function scenarioReport(s: Scenario, rounds: RoundRow[]): ScenarioReport 
 
 // ---------------------------------------------------------------- rendering
 
-function num(x: number | undefined, digits = 1): string {
+export function num(x: number | undefined, digits = 1): string {
   if (x === undefined || !Number.isFinite(x)) return '-';
   if (Math.abs(x) >= 1000) return Math.round(x).toLocaleString('en-US');
   return x.toFixed(digits);
 }
 
-function ms(x: number | undefined): string {
+export function ms(x: number | undefined): string {
   if (x === undefined || !Number.isFinite(x)) return '-';
   return x >= 100 ? `${Math.round(x)}` : x >= 10 ? x.toFixed(1) : x.toFixed(2);
 }
@@ -216,7 +216,7 @@ function memoryLines(r: BenchReport): string[] {
   return lines;
 }
 
-function pad(rows: string[][]): string[] {
+export function pad(rows: string[][]): string[] {
   const widths: number[] = [];
   for (const row of rows) row.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
   return rows.map((row) =>

@@ -10,6 +10,10 @@ export interface BerthOptions {
   dir: string;
   /** When set, the server runs with --cpu-prof and writes its profile here on exit. */
   cpuProfDir?: string;
+  /** More environment (BERTH_* keys: another storage or metadata driver). */
+  env?: Record<string, string>;
+  /** What the table calls it, after the version ("berth 0.1.0 <suffix>"). */
+  labelSuffix?: string;
 }
 
 /** The built CLI the bench starts (dist/src/cli/berth.js next to dist/bench/). */
@@ -49,10 +53,10 @@ export async function startBerth(opts: BerthOptions): Promise<BenchTarget> {
   const version = berthVersion();
   return spawnServer({
     name: 'berth',
-    label: `berth ${version ?? ''}`.trim(),
+    label: ['berth', version, opts.labelSuffix].filter(Boolean).join(' '),
     command: process.execPath,
     args: [...nodeArgs, BERTH_BIN, 'serve', '--listen', `127.0.0.1:${port}`, '--data', dataDir],
-    env: { BERTH_LOG_LEVEL: 'warn' },
+    env: { BERTH_LOG_LEVEL: 'warn', ...opts.env },
     port,
     readyPath: '/v2/',
     dir: opts.dir,

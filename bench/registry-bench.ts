@@ -3,11 +3,14 @@
  * on the same machine and the same bytes, alternating whole rounds
  * (berth, Distribution, berth, ...), reporting medians and berth/Distribution
  * ratios beside the goals. Servers are separate processes; the client runs here.
+ * With --scale-out it compares berth with itself instead: the embedded default
+ * against PostgreSQL + S3 with 1 and 3 nodes (scale-out-bench.ts).
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { berthBin, berthBuilt, startBerth } from './berth-target.js';
 import type { BenchTarget } from './bench-target.js';
 import {
@@ -23,7 +26,8 @@ import {
 } from './bench-report.js';
 import { readMemory } from './process-stats.js';
 import { DEFAULT_DISTRIBUTION_BIN, distributionVersion, findDistribution, startDistribution } from './reference-registry.js';
-import { allScenarios, BenchData, prepareTarget, runScenario, selectScenarios } from './scenarios.js';
+import { allScenarios, BenchData, loadTargetOf, prepareTarget, runScenario, selectScenarios } from './scenarios.js';
+import { runScaleOut, SCALE_OUT_SCENARIOS } from './scale-out-bench.js';
 
 interface Options {
   rounds: number;
@@ -37,6 +41,9 @@ interface Options {
   cpuProf?: string;
   tmpDir: string;
   list: boolean;
+  scaleOut: boolean;
+  spread: 'request' | 'operation';
+  jsonFile?: string;
 }
 
 function positiveInt(v: string): number {
@@ -60,6 +67,17 @@ function parseArgs(argv: string[]): Options {
     .option('--cpu-prof <dir>', "run berth with node --cpu-prof and write its profile to <dir> when it stops")
     .option('--tmp-dir <dir>', 'where the servers keep their data during the run', tmpdir())
     .option('--list', 'list the scenarios and exit', false)
+    .option('--json-file <path>', 'also write the JSON report to <path>, whatever --format says')
+    .option(
+      '--scale-out',
+      `embedded (filesystem + SQLite) vs PostgreSQL + S3 with 1 and 3 nodes instead of berth vs Distribution; scenarios ${SCALE_OUT_SCENARIOS.join(',')} unless --only`,
+      false,
+    )
+    .addOption(
+      new Option('--spread <how>', 'with --scale-out: send each request (like an HTTP load balancer) or each operation (like a layer-4 one) to the next node')
+        .choices(['request', 'operation'])
+        .default('request'),
+    )
     .parse(argv);
   const o = program.opts<Omit<Options, 'only'> & { only: string }>();
   const explicitRounds = program.getOptionValueSource('rounds') === 'cli';
@@ -82,10 +100,16 @@ async function main(): Promise<number> {
     }
     return 0;
   }
+  // Progress on a terminal only; quiet under CI and with --format json.
+  const progress =
+    process.stderr.isTTY && !process.env.CI && opts.format !== 'json' ? (line: string): void => void process.stderr.write(line + '\n') : (): void => {};
+  if (opts.scaleOut) {
+    const s3Script = process.env.BERTH_S3_SERVER_SCRIPT ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'shared', 'scripts', 's3-server.sh');
+    return runScaleOut({ ...opts, s3Script, progress });
+  }
   if (scenarios.length === 0) throw new Error(`--only ${opts.only.join(',')} matches no scenario (see --list)`);
   if (!berthBuilt()) throw new Error(`berth is not built (${berthBin()} is missing): run npm run build`);
 
-  const progress = process.stderr.isTTY ? (line: string): void => void process.stderr.write(line + '\n') : (): void => {};
   const notes = [`client and servers share this machine's ${describeMachine().cpus} CPUs; the figures include the client's cost`];
   let distBin: string | undefined;
   let distReason: string | undefined;
@@ -124,7 +148,7 @@ async function main(): Promise<number> {
     }
     for (const t of targets) {
       progress(`preparing ${t.label} at ${t.url} (pid ${t.pid})...`);
-      await prepareTarget(t, data, scenarios);
+      await prepareTarget(loadTargetOf(t), data, scenarios);
     }
     for (let round = 1; round <= opts.rounds; round++) {
       const rowOf = new Map(scenarios.map((s) => [s.id, { round } as RoundRow]));
@@ -133,7 +157,7 @@ async function main(): Promise<number> {
           if (abort.signal.aborted) throw new Error('interrupted');
           let res: RoundRow['berth'];
           try {
-            res = await runScenario(s, t, data, round, abort.signal);
+            res = await runScenario(s, loadTargetOf(t), data, round, abort.signal);
           } catch (err) {
             res = { error: err instanceof Error ? err.message : String(err) };
             errors.push(`round ${round}, ${t.name}, ${s.id}: ${res.error}`);
@@ -183,6 +207,7 @@ async function main(): Promise<number> {
     notes,
     errors,
   };
+  if (opts.jsonFile !== undefined) await writeFile(opts.jsonFile, JSON.stringify(report, null, 2) + '\n');
   if (opts.format === 'json') process.stdout.write(JSON.stringify(report, null, 2) + '\n');
   else if (opts.format === 'markdown') process.stdout.write(renderMarkdown(report));
   else process.stdout.write(renderTable(report));

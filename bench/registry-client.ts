@@ -18,6 +18,8 @@ export interface Reply {
 
 interface RequestOptions {
   headers?: http.OutgoingHttpHeaders;
+  /** The node to send to; by default the next one in turn (see RegistryClient). */
+  node?: string;
   /** Written in order with back-pressure; without a content-length the request is chunked. */
   body?: Iterable<Buffer>;
   mode?: BodyMode;
@@ -32,30 +34,73 @@ export const MANIFEST_ACCEPT = `${OCI_MANIFEST}, ${OCI_INDEX}`;
 const REQUEST_TIMEOUT_MS = 300_000;
 
 /**
- * A deliberately thin registry client on node:http with a keep-alive agent, so
+ * How a client in front of several nodes spreads its work: every HTTP request
+ * to the next node (what a round-robin HTTP load balancer does), or every
+ * operation (a whole blob push: POST, PATCH, PUT) to one node, as a layer-4
+ * balancer does for a client that keeps one connection per push.
+ */
+export type Spread = 'request' | 'operation';
+
+/**
+ * A deliberately thin registry client on node:http with keep-alive agents, so
  * the client's own cost stays small next to the server's. Every method checks
  * the status the spec demands and throws otherwise.
+ *
+ * Given several base URLs (identical nodes sharing one database and bucket) it
+ * sends requests round-robin itself, one agent per node: a client-side spread
+ * measures the nodes without a proxy hop of its own in the figures.
  */
 export class RegistryClient {
-  readonly agent: http.Agent;
+  readonly bases: readonly string[];
+  private readonly agents: Map<string, http.Agent>;
+  private turn = 0;
 
   constructor(
-    readonly base: string,
+    base: string | readonly string[],
     concurrency: number,
+    readonly spread: Spread = 'request',
   ) {
-    this.agent = new http.Agent({ keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency });
+    this.bases = typeof base === 'string' ? [base] : [...base];
+    if (this.bases.length === 0) throw new Error('RegistryClient needs at least one base URL');
+    this.agents = new Map(
+      this.bases.map((b) => [b, new http.Agent({ keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency })]),
+    );
+  }
+
+  /** The first node: where fixtures are pushed. */
+  get base(): string {
+    return this.bases[0]!;
+  }
+
+  /** The next node in turn. */
+  nextNode(): string {
+    return this.bases[this.turn++ % this.bases.length]!;
+  }
+
+  /** The node for every request of one operation: fixed when spreading by operation, else chosen per request. */
+  private operationNode(): string | undefined {
+    return this.spread === 'operation' || this.bases.length === 1 ? this.nextNode() : undefined;
   }
 
   close(): void {
-    this.agent.destroy();
+    for (const a of this.agents.values()) a.destroy();
   }
 
+  /**
+   * Sends one request. `target` is a path or a URL (an upload Location); only
+   * its path and query are kept, the host is the node chosen for the request,
+   * so any node can continue what another began.
+   */
   request(method: string, target: string | URL, opts: RequestOptions = {}): Promise<Reply> {
-    const url = new URL(target, this.base);
+    const node = opts.node ?? this.nextNode();
+    const agent = this.agents.get(node);
+    if (!agent) throw new Error(`${node} is not one of this client's nodes`);
+    const given = new URL(target, node);
+    const url = new URL(given.pathname + given.search, node);
     const mode = opts.mode ?? 'drain';
     return new Promise<Reply>((resolve, reject) => {
       const req = http.request(
-        { agent: this.agent, host: url.hostname, port: url.port, path: url.pathname + url.search, method, headers: opts.headers },
+        { agent, host: url.hostname, port: url.port, path: url.pathname + url.search, method, headers: opts.headers },
         (res) => {
           let bytes = 0;
           const chunks: Buffer[] = [];
@@ -97,16 +142,18 @@ export class RegistryClient {
    * body as one streamed (chunked) request, PUT ?digest= to commit.
    */
   async pushBlob(repo: string, blob: BenchBlob): Promise<void> {
-    const post = await this.request('POST', `/v2/${repo}/blobs/uploads/`, { headers: { 'content-length': '0' } });
+    const node = this.operationNode();
+    const post = await this.request('POST', `/v2/${repo}/blobs/uploads/`, { headers: { 'content-length': '0' }, node });
     expectStatus(post, 202, `POST upload ${repo}`);
     const patch = await this.request('PATCH', location(post, this.base), {
       headers: { 'content-type': 'application/octet-stream' },
       body: slices(blob),
+      node,
     });
     expectStatus(patch, 202, `PATCH upload ${repo}`);
     const put = location(patch, this.base);
     put.searchParams.set('digest', blob.digest);
-    const done = await this.request('PUT', put, { headers: { 'content-length': '0' } });
+    const done = await this.request('PUT', put, { headers: { 'content-length': '0' }, node });
     expectStatus(done, 201, `PUT upload ${repo} ${blob.digest}`);
   }
 
@@ -118,11 +165,21 @@ export class RegistryClient {
     return r.bytes;
   }
 
+  /** HEADs a blob: its Content-Length when the registry has it (200), undefined when it answers 404. */
+  async headBlob(repo: string, digest: string, node?: string): Promise<number | undefined> {
+    const r = await this.request('HEAD', `/v2/${repo}/blobs/${digest}`, { node });
+    if (r.status === 404) return undefined;
+    expectStatus(r, 200, `HEAD blob ${repo} ${digest}`);
+    return Number(r.headers['content-length']);
+  }
+
   /** Monolithic push of a small blob (fixtures only): POST ?digest= with the body. */
   async pushSmallBlob(repo: string, bytes: Buffer, digest: string): Promise<void> {
+    const node = this.operationNode();
     const r = await this.request('POST', `/v2/${repo}/blobs/uploads/?digest=${digest}`, {
       headers: { 'content-type': 'application/octet-stream', 'content-length': String(bytes.length) },
       body: [bytes],
+      node,
     });
     if (r.status === 201) return;
     // Monolithic POST is optional for registries; fall back to POST + PUT with the body.
@@ -132,6 +189,7 @@ export class RegistryClient {
     const done = await this.request('PUT', put, {
       headers: { 'content-type': 'application/octet-stream', 'content-length': String(bytes.length) },
       body: [bytes],
+      node,
     });
     expectStatus(done, 201, `PUT upload ${repo} ${digest}`);
   }

@@ -1,7 +1,7 @@
 import { BlobFamily, GiB, MiB, sizeLabel, type BenchBlob } from './blob-family.js';
 import { runLoad, percentile, type LoadResult, type Operation } from './load.js';
 import { readCpuSeconds, RssSampler } from './process-stats.js';
-import { RegistryClient } from './registry-client.js';
+import { RegistryClient, type Spread } from './registry-client.js';
 import { makeImage, type Blob } from '../test/helpers/oci.js';
 import type { BenchTarget } from './bench-target.js';
 
@@ -116,9 +116,39 @@ export class BenchData {
   }
 }
 
-/** Pushes what the selected scenarios read (pull blobs, the tagged image); not measured. */
-export async function prepareTarget(target: BenchTarget, data: BenchData, selected: Scenario[]): Promise<void> {
-  const client = new RegistryClient(target.url, 4);
+/**
+ * What a scenario runs against: one server, or several identical nodes that
+ * the client spreads its requests over; `pids` are the processes whose CPU and
+ * memory count as the server's.
+ */
+export interface LoadTarget {
+  name: string;
+  urls: readonly string[];
+  pids: readonly number[];
+  spread?: Spread;
+}
+
+export function loadTargetOf(t: BenchTarget): LoadTarget {
+  return { name: t.name, urls: [t.url], pids: [t.pid] };
+}
+
+/**
+ * CPU used outside the target's own processes on its behalf (the database's
+ * backends, the object store): `begin` is called right before the measured
+ * load, and the function it returns gives the CPU seconds used since.
+ */
+export interface CpuMeter {
+  name: string;
+  begin(): Promise<() => Promise<number>>;
+}
+
+/**
+ * Pushes what the selected scenarios read (pull blobs, the tagged image); not
+ * measured. Fixtures go to the first node; with several nodes the tag list is
+ * then checked on every node, which proves they share one store.
+ */
+export async function prepareTarget(target: LoadTarget, data: BenchData, selected: Scenario[]): Promise<void> {
+  const client = new RegistryClient(target.urls[0]!, 4);
   try {
     const pullSizes = new Set(selected.filter((s) => s.group === 'pull').map((s) => s.blobSize!));
     for (const size of pullSizes) {
@@ -130,16 +160,41 @@ export async function prepareTarget(target: BenchTarget, data: BenchData, select
       const { config, layer, manifest } = data.image;
       for (const b of [config, layer]) await client.pushSmallBlob(REPO_IMAGE, b.bytes, b.digest);
       for (const tag of data.tags) await client.putManifest(REPO_IMAGE, tag, manifest.bytes);
-      const check = await client.listTags(REPO_IMAGE, true);
-      const missing = data.tags.filter((t) => !check.tags!.includes(t));
-      if (missing.length > 0) throw new Error(`${target.name}: tags missing after setup: ${missing.slice(0, 5).join(', ')}`);
     }
   } finally {
     client.close();
   }
+  if (selected.some((s) => s.group === 'manifest-tag' || s.group === 'manifest-digest' || s.group === 'tag-list')) {
+    for (const url of target.urls) {
+      const c = new RegistryClient(url, 1);
+      try {
+        const check = await c.listTags(REPO_IMAGE, true);
+        const missing = data.tags.filter((t) => !check.tags!.includes(t));
+        if (missing.length > 0) throw new Error(`${target.name} (${url}): tags missing after setup: ${missing.slice(0, 5).join(', ')}`);
+      } finally {
+        c.close();
+      }
+    }
+  }
 }
 
+/** The blobs a push scenario sent in one round: warm-up and measured, in the order of their names. */
+export function pushedBlobs(s: Scenario, data: BenchData, round: number, f: Pick<RunFigures, 'warmupOps' | 'ops'>): BenchBlob[] {
+  if (s.group !== 'push') return [];
+  const family = data.family(s.blobSize!);
+  const names = [
+    ...Array.from({ length: f.warmupOps }, (_, i) => `${s.id}/r${round}/warm/${i}`),
+    ...Array.from({ length: f.ops }, (_, i) => `${s.id}/r${round}/${i}`),
+  ];
+  return names.map((n) => family.member(n));
+}
+
+/** The repositories the scenarios use: pushes go to `push`, pulls read `pull`, manifest GETs `image`. */
+export const REPOSITORIES = { push: REPO_PUSH, pull: REPO_PULL, image: REPO_IMAGE } as const;
+
 export interface RunFigures {
+  /** Unmeasured warm-up operations done first (pushes among them stored blobs too). */
+  warmupOps: number;
   ops: number;
   bytes: number;
   elapsedMs: number;
@@ -153,6 +208,8 @@ export interface RunFigures {
   cpu: { serverS: number; clientS: number };
   /** Server CPU milliseconds per operation: what the server costs, whatever else runs on the machine. */
   serverCpuMsPerOp: number;
+  /** CPU milliseconds per operation of each CpuMeter given to runScenario, by meter name. */
+  otherCpuMsPerOp?: Record<string, number>;
 }
 
 function operation(s: Scenario, client: RegistryClient, data: BenchData, names: string): Operation {
@@ -191,32 +248,53 @@ function operation(s: Scenario, client: RegistryClient, data: BenchData, names: 
 /**
  * Runs one scenario against one target: warm-up, then the measured load with
  * the server's RSS sampled. Push names include the round so every push in the
- * run is new content, and the same content for both targets.
+ * run is new content, and the same content for every target.
  */
-export async function runScenario(s: Scenario, target: BenchTarget, data: BenchData, round: number, signal?: AbortSignal): Promise<RunFigures> {
-  const client = new RegistryClient(target.url, s.concurrency);
+export async function runScenario(
+  s: Scenario,
+  target: LoadTarget,
+  data: BenchData,
+  round: number,
+  signal?: AbortSignal,
+  meters: readonly CpuMeter[] = [],
+): Promise<RunFigures> {
+  const client = new RegistryClient(target.urls, s.concurrency, target.spread);
   try {
+    let warmupOps = 0;
     if (s.warmup > 0) {
       const warm = operation(s, client, data, `${s.id}/r${round}/warm`);
-      await runLoad({ concurrency: s.concurrency, count: s.warmup, maxMs: s.maxMs, signal }, warm);
+      warmupOps = (await runLoad({ concurrency: s.concurrency, count: s.warmup, maxMs: s.maxMs, signal }, warm)).ops;
     }
     const op = operation(s, client, data, `${s.id}/r${round}`);
-    const sampler = new RssSampler(target.pid);
-    const serverCpu0 = readCpuSeconds(target.pid);
+    const samplers = target.pids.map((pid) => new RssSampler(pid));
+    const stopSamplers = (): { startMiB: number; maxMiB: number; peakMiB: number } => {
+      const r = samplers.map((x) => x.stop());
+      const most = (xs: number[]): number => {
+        const ok = xs.filter(Number.isFinite);
+        return ok.length > 0 ? Math.max(...ok) : NaN;
+      };
+      return { startMiB: most(r.map((x) => x.startMiB)), maxMiB: most(r.map((x) => x.maxMiB)), peakMiB: most(r.map((x) => x.peakMiB)) };
+    };
+    const serverCpu = (): number => target.pids.reduce((sum, pid) => sum + readCpuSeconds(pid), 0);
+    const ends = await Promise.all(meters.map((m) => m.begin()));
+    const serverCpu0 = serverCpu();
     const clientCpu0 = process.cpuUsage();
     let r: LoadResult;
     try {
       r = await runLoad({ concurrency: s.concurrency, count: s.count, maxMs: s.maxMs, signal }, op);
     } catch (err) {
-      sampler.stop();
+      stopSamplers();
       throw err;
     }
-    const rss = sampler.stop();
-    const serverS = readCpuSeconds(target.pid) - serverCpu0;
+    const rss = stopSamplers();
+    const serverS = serverCpu() - serverCpu0;
     const clientCpu = process.cpuUsage(clientCpu0);
     const clientS = (clientCpu.user + clientCpu.system) / 1e6;
+    const others = await Promise.all(ends.map((end) => end()));
     const seconds = r.elapsedMs / 1000;
+    const perOp = (cpuS: number): number => (r.ops > 0 ? (cpuS * 1000) / r.ops : NaN);
     return {
+      warmupOps,
       ops: r.ops,
       bytes: r.bytes,
       elapsedMs: r.elapsedMs,
@@ -224,9 +302,10 @@ export async function runScenario(s: Scenario, target: BenchTarget, data: BenchD
       reqPerSec: r.ops / seconds,
       p50Ms: percentile(r.latenciesMs, 0.5),
       p99Ms: percentile(r.latenciesMs, 0.99),
-      rss: { startMiB: rss.startMiB, maxMiB: rss.maxMiB, peakMiB: rss.peakMiB },
+      rss,
       cpu: { serverS, clientS },
-      serverCpuMsPerOp: r.ops > 0 ? (serverS * 1000) / r.ops : NaN,
+      serverCpuMsPerOp: perOp(serverS),
+      ...(meters.length > 0 ? { otherCpuMsPerOp: Object.fromEntries(meters.map((m, i) => [m.name, perOp(others[i]!)])) } : {}),
     };
   } finally {
     client.close();
