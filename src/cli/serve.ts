@@ -11,6 +11,8 @@ export function registerServe(program: Command): void {
     .option('--data <dir>', 'data directory for blobs and the SQLite database (config: data; env BERTH_DATA; default ./data)')
     .option('--config <file>', 'YAML config file (`version: 1`); env BERTH_CONFIG')
     .option('--log-level <level>', 'trace|debug|info|warn|error|silent (config: log.level; env BERTH_LOG_LEVEL)')
+    .option('--tls-cert <file>', 'PEM certificate chain: serve HTTPS (config: tls.cert; env BERTH_TLS_CERT)')
+    .option('--tls-key <file>', 'PEM private key for --tls-cert (config: tls.key; env BERTH_TLS_KEY)')
     .addHelpText(
       'after',
       `
@@ -18,8 +20,11 @@ Precedence: defaults < config file < environment (BERTH_ + upper-cased key path,
 e.g. registry.delete.enabled -> BERTH_REGISTRY_DELETE_ENABLED) < flags.
 Every key is listed in docs/config.md; check a file with \`berth config check FILE\`.`,
     )
-    .action(async (opts: { listen?: string; data?: string; config?: string; logLevel?: string }) => {
+    .action(async (opts: { listen?: string; data?: string; config?: string; logLevel?: string; tlsCert?: string; tlsKey?: string }) => {
       const flags: Record<string, unknown> = {};
+      if (opts.tlsCert || opts.tlsKey) {
+        flags.tls = { ...(opts.tlsCert ? { cert: opts.tlsCert } : {}), ...(opts.tlsKey ? { key: opts.tlsKey } : {}) };
+      }
       if (opts.listen) flags.listen = opts.listen;
       if (opts.data) flags.data = opts.data;
       if (opts.logLevel) flags.log = { level: opts.logLevel };

@@ -6,8 +6,29 @@
  * (code UNAVAILABLE, status 0), so callers have one type to render.
  */
 
-/** Any JSON value, as parsed by JSON.parse. */
-export type JsonValue = string | number | boolean | null | JsonValue[] | { [k: string]: JsonValue };
+import type {
+  AuditLog,
+  AuditQuery,
+  CreatedRobot,
+  GcReport,
+  ImmutabilityRecord,
+  JsonValue,
+  LifecyclePlan,
+  LifecyclePolicyRecord,
+  MemberRecord,
+  NewRobot,
+  NewUser,
+  ProjectRecord,
+  QuotaLimits,
+  QuotaRecord,
+  Role,
+  RobotRecord,
+  UsageReport,
+  UserPatch,
+  UserRecord,
+} from './management-types.js';
+
+export * from './management-types.js';
 
 export interface ManagementErrorEntry {
   code: string;
@@ -23,108 +44,22 @@ export class ManagementApiError extends Error {
   readonly detail: JsonValue | undefined;
   /** Every error of the body, in order (the first one is also code/message/detail). */
   readonly errors: ManagementErrorEntry[];
+  /** Seconds the server asked to wait (Retry-After of a 429 or 503), when it said. */
+  readonly retryAfterSeconds: number | undefined;
 
-  constructor(code: string, message: string, opts: { status: number; detail?: JsonValue; errors?: ManagementErrorEntry[]; cause?: unknown }) {
+  constructor(
+    code: string,
+    message: string,
+    opts: { status: number; detail?: JsonValue; errors?: ManagementErrorEntry[]; retryAfterSeconds?: number; cause?: unknown },
+  ) {
     super(message, { cause: opts.cause });
     this.name = 'ManagementApiError';
     this.code = code;
     this.status = opts.status;
     this.detail = opts.detail;
+    this.retryAfterSeconds = opts.retryAfterSeconds;
     this.errors = opts.errors ?? [{ code, message, ...(opts.detail === undefined ? {} : { detail: opts.detail }) }];
   }
-}
-
-export interface LifecyclePolicyRecord {
-  target: string;
-  policy: JsonValue;
-  updatedAt: string;
-}
-
-export interface PlanEntry {
-  digest: string;
-  tags: string[];
-  /** The rulePriority that decided, or null when no rule selected the image. */
-  rule: number | null;
-  reason: string;
-}
-
-export interface LifecyclePlan {
-  repository: string;
-  now: string;
-  /** The target whose policy applied; null when none did (nothing expires). */
-  policyTarget: string | null;
-  applied: boolean;
-  expire: PlanEntry[];
-  keep: PlanEntry[];
-}
-
-export interface ImmutabilityRule {
-  description?: string;
-  tagPatternList: string[];
-  excludeTagPatternList?: string[];
-}
-
-export interface ImmutabilityRecord {
-  target: string;
-  rules: ImmutabilityRule[];
-  updatedAt: string;
-}
-
-export interface QuotaLimits {
-  bytes: number | null;
-  tags: number | null;
-}
-
-export interface QuotaRecord extends QuotaLimits {
-  project: string;
-}
-
-export interface UsageCounts {
-  bytes: number;
-  blobs: number;
-  tags: number;
-  manifests: number;
-}
-
-export interface RepositoryUsage extends UsageCounts {
-  repository: string;
-}
-
-export interface ProjectUsage extends UsageCounts {
-  project: string;
-  quota: QuotaLimits | null;
-  repositories: RepositoryUsage[];
-}
-
-export interface UsageReport {
-  projects: ProjectUsage[];
-}
-
-export interface GcReport {
-  dryRun: boolean;
-  graceSeconds: number;
-  startedAt: string;
-  durationMs: number;
-  referrersDeleted: number;
-  linksRemoved: number;
-  blobsDeleted: number;
-  bytesReclaimed: number;
-  orphanObjectsDeleted: number;
-  uploadsReaped: number;
-}
-
-export interface AuditEntry {
-  id: number | string;
-  at: string;
-  actor: string | null;
-  action: string;
-  target: string | null;
-  detail: JsonValue;
-}
-
-export interface AuditLog {
-  /** Newest first. */
-  entries: AuditEntry[];
 }
 
 /** A request body: a string is sent verbatim (e.g. a policy file as the user wrote it), anything else as JSON. */
@@ -139,6 +74,21 @@ export interface ManagementClientOptions {
   signal?: AbortSignal;
   /** Replaces the global fetch (tests, instrumentation). */
   fetch?: typeof fetch;
+  /**
+   * Sent as HTTP basic credentials (RFC 7617) on every request. A function is called once, before
+   * the first request, so a command that fails earlier never reads the Docker config file.
+   */
+  credentials?: BasicCredentials | (() => Promise<BasicCredentials | undefined>);
+}
+
+export interface BasicCredentials {
+  username: string;
+  password: string;
+}
+
+/** The value of an `Authorization: Basic` header: base64 of `user:password` in UTF-8 (RFC 7617 section 2 and 2.1). */
+export function basicAuthorization(c: BasicCredentials): string {
+  return `Basic ${Buffer.from(`${c.username}:${c.password}`, 'utf8').toString('base64')}`;
 }
 
 type Query = Record<string, string | number | boolean | undefined>;
@@ -151,6 +101,8 @@ export class ManagementClient {
   private readonly timeoutMs: number;
   private readonly signal: AbortSignal | undefined;
   private readonly fetchImpl: typeof fetch;
+  private readonly credentials: ManagementClientOptions['credentials'];
+  private authorization: Promise<string | undefined> | undefined;
 
   constructor(opts: ManagementClientOptions) {
     let url: URL;
@@ -168,6 +120,12 @@ export class ManagementClient {
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.signal = opts.signal;
     this.fetchImpl = opts.fetch ?? fetch;
+    this.credentials = opts.credentials;
+  }
+
+  /** host[:port] of the server as the Docker config file keys it (`localhost:5000`; no port when it is the scheme's default). */
+  get host(): string {
+    return new URL(this.base).host;
   }
 
   getLifecyclePolicy(target: string): Promise<LifecyclePolicyRecord> {
@@ -225,8 +183,71 @@ export class ManagementClient {
     return this.json('POST', '/gc', { dryRun: opts.dryRun ? true : undefined });
   }
 
-  audit(opts: { limit?: number } = {}): Promise<AuditLog> {
-    return this.json('GET', '/audit', { limit: opts.limit });
+  /** One page of the audit log, newest first; `next` is the `before` of the following page. */
+  audit(opts: AuditQuery = {}): Promise<AuditLog> {
+    return this.json('GET', '/audit', { limit: opts.limit, since: opts.since, project: opts.project, before: opts.before });
+  }
+
+  listUsers(): Promise<{ users: UserRecord[] }> {
+    return this.json('GET', '/users', {});
+  }
+
+  createUser(user: NewUser): Promise<UserRecord> {
+    return this.json('POST', '/users', {}, { ...user });
+  }
+
+  updateUser(name: string, patch: UserPatch): Promise<UserRecord> {
+    return this.json('PUT', '/users', { name }, { ...patch });
+  }
+
+  deleteUser(name: string): Promise<void> {
+    return this.empty('DELETE', '/users', { name });
+  }
+
+  listProjects(): Promise<{ projects: ProjectRecord[] }> {
+    return this.json('GET', '/projects', {});
+  }
+
+  createProject(name: string, opts: { public?: boolean } = {}): Promise<ProjectRecord> {
+    return this.json('POST', '/projects', {}, { name, ...(opts.public === undefined ? {} : { public: opts.public }) });
+  }
+
+  updateProject(name: string, patch: { public: boolean }): Promise<ProjectRecord> {
+    return this.json('PUT', '/projects', { name }, { public: patch.public });
+  }
+
+  deleteProject(name: string): Promise<void> {
+    return this.empty('DELETE', '/projects', { name });
+  }
+
+  listMembers(project: string): Promise<{ members: MemberRecord[] }> {
+    return this.json('GET', '/members', { project });
+  }
+
+  /** Adds the user to the project or changes their role (PUT is an upsert). */
+  setMember(project: string, username: string, role: Role): Promise<MemberRecord> {
+    return this.json('PUT', '/members', { project }, { username, role });
+  }
+
+  removeMember(project: string, username: string): Promise<void> {
+    return this.empty('DELETE', '/members', { project, username });
+  }
+
+  listRobots(opts: { project?: string } = {}): Promise<{ robots: RobotRecord[] }> {
+    return this.json('GET', '/robots', { project: opts.project });
+  }
+
+  /** The answer carries the robot's secret: the only time the server ever shows it. */
+  createRobot(robot: NewRobot): Promise<CreatedRobot> {
+    return this.json('POST', '/robots', {}, { ...robot });
+  }
+
+  setRobotDisabled(name: string, disabled: boolean): Promise<RobotRecord> {
+    return this.json('PUT', '/robots', { name }, { disabled });
+  }
+
+  deleteRobot(name: string): Promise<void> {
+    return this.empty('DELETE', '/robots', { name });
   }
 
   private async json<T>(method: string, path: string, query: Query, body?: JsonBody): Promise<T> {
@@ -254,6 +275,8 @@ export class ManagementClient {
     const url = this.url(path, query);
     const headers: Record<string, string> = { Accept: 'application/json' };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
+    const authorization = await this.authorizationHeader();
+    if (authorization) headers.Authorization = authorization;
     const timeout = AbortSignal.timeout(this.timeoutMs);
     const signal = this.signal ? AbortSignal.any([this.signal, timeout]) : timeout;
     let res: Response;
@@ -269,6 +292,12 @@ export class ManagementClient {
     }
     if (res.ok) return res;
     throw await errorFromResponse(res, method, path);
+  }
+
+  private authorizationHeader(): Promise<string | undefined> {
+    const c = this.credentials;
+    this.authorization ??= (typeof c === 'function' ? c() : Promise.resolve(c)).then((v) => (v ? basicAuthorization(v) : undefined));
+    return this.authorization;
   }
 
   private async readText(res: Response): Promise<string> {
@@ -316,11 +345,21 @@ async function errorFromResponse(res: Response, method: string, path: string): P
   }
   const errors = parseErrors(text);
   const first = errors[0];
-  if (first) return new ManagementApiError(first.code, first.message, { status: res.status, detail: first.detail, errors });
+  const retryAfterSeconds = retryAfter(res.headers.get('retry-after'));
+  if (first) return new ManagementApiError(first.code, first.message, { status: res.status, detail: first.detail, errors, retryAfterSeconds });
   const snippet = text.trim().slice(0, 200);
-  const code = res.status === 503 ? 'UNAVAILABLE' : 'UNKNOWN';
+  const code = res.status === 503 ? 'UNAVAILABLE' : res.status === 429 ? 'TOOMANYREQUESTS' : res.status === 401 ? 'UNAUTHORIZED' : 'UNKNOWN';
   const message = `${method} ${path}: HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}${snippet ? `: ${snippet}` : ''}`;
-  return new ManagementApiError(code, message, { status: res.status });
+  return new ManagementApiError(code, message, { status: res.status, retryAfterSeconds });
+}
+
+/** Retry-After in seconds (RFC 9110 section 10.2.3: delay-seconds or an HTTP-date); undefined when absent or unreadable. */
+export function retryAfter(value: string | null, now = Date.now()): number | undefined {
+  if (value === null) return undefined;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text);
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - now) / 1000));
 }
 
 function parseErrors(text: string): ManagementErrorEntry[] {

@@ -3,7 +3,7 @@ import { projectOf } from '../../metadata/settings-store.js';
 import { AccessControl, actorOf } from '../../auth/access-control.js';
 import type { AuditRecorder } from '../../auth/audit-recorder.js';
 import { isSystemAdmin, type Identity } from '../../auth/rbac.js';
-import { formatScope, type Access, type Action } from '../../auth/scope.js';
+import { CATALOG_NAME, formatScope, type Access, type Action } from '../../auth/scope.js';
 import type { Ctx } from '../context.js';
 
 /** What a route needs from the caller. */
@@ -55,8 +55,20 @@ export class HttpAuth {
       case 'login':
         if (creds.presented === 'none') this.challenge(ctx, undefined, 'authentication required');
         return;
-      case 'catalog':
+      case 'catalog': {
+        // The catalog needs registry:catalog:* (asked for in the challenge); the listing is then
+        // filtered by what the caller may pull now, looked up from their identity, not the token.
+        const scope = formatScope({ type: 'registry', name: CATALOG_NAME, actions: ['*'] });
+        if (creds.presented === 'none') this.challenge(ctx, scope, 'authentication required');
+        if (creds.tokenAccess && !creds.tokenAccess.some((a) => a.type === 'registry' && a.name === CATALOG_NAME)) {
+          ctx.res.setHeader('WWW-Authenticate', this.header(ctx, scope, 'insufficient_scope'));
+          this.deny(ctx, creds, 'catalog', 'the token does not grant registry:catalog:*', { scope });
+        }
+        const who = creds.tokenAccess && creds.identity.kind !== 'anonymous' ? await this.ac.identity(creds.identity.name) : creds.identity;
+        const viewer = who ?? { kind: 'anonymous' as const };
+        ctx.auth = { ...auth, allows: async (repository, action) => action === 'pull' && (await this.ac.canPull(viewer, repository)) };
         return;
+      }
       case 'admin': {
         const who = creds.tokenAccess ? await this.ac.identity(actorOf(creds.identity)) : creds.identity;
         if (who && isSystemAdmin(who)) return;
