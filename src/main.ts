@@ -16,6 +16,7 @@ import { Scheduler } from './jobs/scheduler.js';
 import { BlobUploads } from './registry/blob-uploads.js';
 import { PullRecorder } from './registry/pull-recorder.js';
 import { Registry } from './registry/registry.js';
+import { PullThroughRegistry } from './proxy/pull-through-registry.js';
 import { createHttpServer } from './http/server.js';
 import { SqlGcStore } from './metadata/sql/sql-gc-store.js';
 import { SqlSettingsStore } from './metadata/sql/sql-settings-store.js';
@@ -39,6 +40,7 @@ export interface RunningServer {
 
 /** The composition root: config -> drivers -> stores -> services -> http. */
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
+  if (config.mirror !== '') throw new Error('mirror: registry-mirror mode is not implemented yet; remove the key');
   const storage = await openStorage(config);
   const blobs = new BlobStore(storage, {
     presignGet:
@@ -56,11 +58,19 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     log.error({ err: e }, 'recording pull times failed'),
   );
   pulls.start();
-  const registry = new Registry(blobs, meta, uploads, pulls, {
+  const registryOptions = {
     deleteEnabled: config.registry.delete.enabled,
     maxManifestBytes: config.registry.maxManifestBytes,
     rules,
-  });
+  };
+  // The pull-through cache is registered only when proxy projects are configured: it wraps the local registry.
+  const registry =
+    config.proxies.length > 0
+      ? new PullThroughRegistry(blobs, meta, uploads, pulls, registryOptions, {
+          projects: config.proxies.map((p) => ({ ...p, manifestTtlMs: p.manifestTtl })),
+          log: log.child({ component: 'proxy' }),
+        })
+      : new Registry(blobs, meta, uploads, pulls, registryOptions);
   const lifecycle = new LifecycleService(settings, meta, settingsStore);
   const uploadTtlMs = config.registry.uploadTimeoutHours * 3600_000;
   const gc = new GarbageCollector(new SqlGcStore(db), blobs, {
@@ -118,7 +128,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       usage: settingsStore,
       audit: settingsStore,
       graceMs: config.gc.graceSeconds * 1000,
-      extra: auth ? accessRoutes(auth.http.ac) : undefined,
+      extra: auth ? accessRoutes(auth.http.ac, audit) : undefined,
     },
     auth,
     audit,

@@ -73,9 +73,10 @@ async function login(attempt: { host: string; username?: string }, opts: LoginOp
   const password = await passwordFrom(opts, 'Password: ');
   const credentials = { username, password };
 
-  const check = await verifyRegistryLogin({ registry: `${scheme}://${host}`, credentials, insecure: opts.insecure });
+  // Read the config file first: a file berth would refuse to update should not cost a login attempt.
   const file = dockerConfigPath();
   await warnAboutHelpers(file, host);
+  const check = await verifyRegistryLogin({ registry: `${scheme}://${host}`, credentials, insecure: opts.insecure });
   await storeCredentials(file, host, credentials);
   if (!check.verified) {
     process.stderr.write(`note: ${host} answers without credentials, so they could not be checked; stored anyway\n`);
@@ -111,7 +112,9 @@ function reportFailure(e: unknown, attempt: { host: string; username?: string })
           `berth: UNAUTHORIZED: ${attempt.host} refused the credentials${attempt.username ? ` of ${attempt.username}` : ''}: ${e.message}`,
           'check the username and password (a robot logs in as robot$PROJECT+NAME with its secret)',
         ]
-      : accessFailure(e, attempt);
+      : e.code === 'UNAVAILABLE' && e.status === 0
+        ? [`berth: UNAVAILABLE: ${e.message}`, 'check HOST[:PORT] and that the registry runs there (plain HTTP elsewhere than localhost needs --insecure)']
+        : accessFailure(e, attempt);
   if (!lines) return fail(e);
   process.stderr.write(lines.join('\n') + '\n');
   process.exitCode = 1;
@@ -149,7 +152,7 @@ async function readStdin(): Promise<string> {
 
 /** Asks on the terminal (the question on stderr, so stdout stays data); `hidden` does not echo what is typed. */
 async function prompt(question: string, hidden: boolean): Promise<string> {
-  if (!process.stdin.isTTY) throw new Error(`${question.replace(/:\s*$/, '').toLowerCase()} needed: pass it as a flag`);
+  if (!process.stdin.isTTY) throw new Error(`no ${question.replace(/:\s*$/, '').toLowerCase()}: pass it as a flag, or run on a terminal`);
   process.stderr.write(question);
   let muted = false;
   const output = new Writable({

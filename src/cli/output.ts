@@ -142,11 +142,11 @@ const ADVICE: Record<string, string> = {
   NAME_INVALID:
     'a repository is lowercase path components (team/app), a project its first component (team), a target a repository or PROJECT/*',
   NOT_FOUND: 'nothing is set for that name; check the spelling, or set it first with put/set',
-  DENIED: 'your token lacks the permission this command needs on that project; ask one of its administrators',
-  UNAUTHORIZED: 'this server wants credentials; log in and run again',
+  DENIED: 'your account lacks the rights for this: ask a system admin (or the project\'s admin)',
+  UNAUTHORIZED: 'run berth login HOST, or pass --username and --password',
   UNAVAILABLE: 'berth is running but not ready (storage or database); check its log and try again shortly',
   UNSUPPORTED: 'this server does not offer that endpoint; is --server an older berth or another registry?',
-  TOOMANYREQUESTS: 'the server is throttling requests; wait a little and run again',
+  TOOMANYREQUESTS: 'too many failed logins or requests: wait and retry',
   UNKNOWN: "the server failed unexpectedly; its log has the details under the request's id",
 };
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { ManagementApiError, ManagementClient } from './management-client.js';
+import { ManagementApiError, ManagementClient, basicAuthorization, retryAfter } from './management-client.js';
 
 interface Seen {
   method: string;
@@ -16,9 +16,10 @@ interface Seen {
   body: string;
   contentType: string | undefined;
   accept: string | undefined;
+  authorization: string | undefined;
 }
 
-type Reply = { status: number; body?: string; contentType?: string };
+type Reply = { status: number; body?: string; contentType?: string; headers?: Record<string, string> };
 
 let server: Server;
 let base: string;
@@ -40,13 +41,14 @@ before(async () => {
         body: Buffer.concat(chunks).toString('utf8'),
         contentType: req.headers['content-type'],
         accept: req.headers.accept,
+        authorization: req.headers.authorization,
       });
       const r = reply(req);
       if (r.status === 0) {
         hanging.add(res); // never answers: the client's timeout must fire
         return;
       }
-      res.writeHead(r.status, r.body === undefined ? {} : { 'Content-Type': r.contentType ?? 'application/json' });
+      res.writeHead(r.status, { ...(r.body === undefined ? {} : { 'Content-Type': r.contentType ?? 'application/json' }), ...r.headers });
       res.end(r.body);
     });
   });
@@ -259,5 +261,155 @@ describe('ManagementClient errors', () => {
       return true;
     });
     assert.ok(Date.now() - started < 5000, 'gave up promptly');
+  });
+});
+
+describe('ManagementClient access control (docs/management-api.md, "Access control endpoints")', () => {
+  const USER = { name: 'bob', systemAdmin: false, disabled: false, createdAt: '2026-11-27T10:00:00.000Z', updatedAt: '2026-11-27T10:00:00.000Z' };
+  const ROBOT = {
+    name: 'robot$team+ci',
+    project: 'team',
+    actions: ['pull', 'push'],
+    repositoryPattern: null,
+    expiresAt: null,
+    disabled: false,
+    description: null,
+    createdAt: '2026-11-27T10:00:00.000Z',
+    createdBy: 'admin',
+  };
+
+  test('credentials go as HTTP basic on every request (RFC 7617: base64 of user:password)', async () => {
+    reply = () => json(200, { users: [] });
+    const c = new ManagementClient({ server: base, credentials: { username: 'Aladdin', password: 'open sesame' } });
+    await c.listUsers();
+    await c.listProjects();
+    // The example of RFC 7617 section 2.
+    assert.deepEqual(
+      seen.map((x) => x.authorization),
+      ['Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==', 'Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=='],
+    );
+    assert.equal(basicAuthorization({ username: 'test', password: '123\u00a3' }), 'Basic dGVzdDoxMjPCow==', 'UTF-8, RFC 7617 section 2.1');
+  });
+
+  test('a credentials function is asked once, lazily; no credentials means no Authorization header', async () => {
+    reply = () => json(200, { users: [] });
+    let calls = 0;
+    const c = new ManagementClient({
+      server: base,
+      credentials: async () => {
+        calls++;
+        return { username: 'u', password: 'p:w' };
+      },
+    });
+    assert.equal(calls, 0, 'not before a request');
+    await c.listUsers();
+    await c.listUsers();
+    assert.equal(calls, 1);
+    assert.equal(seen[0]!.authorization, `Basic ${Buffer.from('u:p:w').toString('base64')}`);
+    seen = [];
+    await new ManagementClient({ server: base, credentials: async () => undefined }).listUsers();
+    await new ManagementClient({ server: base }).listUsers();
+    assert.deepEqual(seen.map((x) => x.authorization), [undefined, undefined]);
+  });
+
+  test('users: list, create, update, delete with names in the query', async () => {
+    const c = new ManagementClient({ server: base });
+    reply = () => json(200, { users: [USER] });
+    assert.deepEqual(await c.listUsers(), { users: [USER] });
+    reply = () => json(201, USER);
+    assert.deepEqual(await c.createUser({ name: 'bob', password: 'correct horse', systemAdmin: true }), USER);
+    reply = () => json(200, USER);
+    await c.updateUser('bob', { password: 'battery staple' });
+    reply = () => ({ status: 204 });
+    await c.deleteUser('bob');
+    assert.deepEqual(
+      seen.map((x) => [x.method, x.path, x.query, x.body === '' ? undefined : JSON.parse(x.body)]),
+      [
+        ['GET', '/api/v1/users', {}, undefined],
+        ['POST', '/api/v1/users', {}, { name: 'bob', password: 'correct horse', systemAdmin: true }],
+        ['PUT', '/api/v1/users', { name: 'bob' }, { password: 'battery staple' }],
+        ['DELETE', '/api/v1/users', { name: 'bob' }, undefined],
+      ],
+    );
+  });
+
+  test('projects and members', async () => {
+    const c = new ManagementClient({ server: base });
+    const project = { name: 'team', public: false, createdAt: '2026-11-27T10:00:00.000Z', createdBy: 'admin' };
+    reply = () => json(201, project);
+    await c.createProject('team');
+    await c.createProject('pub', { public: true });
+    reply = () => json(200, project);
+    await c.updateProject('team', { public: false });
+    reply = () => json(200, { projects: [project] });
+    await c.listProjects();
+    reply = () => json(200, { project: 'team', username: 'bob', role: 'developer' });
+    assert.deepEqual(await c.setMember('team', 'bob', 'developer'), { project: 'team', username: 'bob', role: 'developer' });
+    reply = () => json(200, { members: [] });
+    await c.listMembers('team');
+    reply = () => ({ status: 204 });
+    await c.removeMember('team', 'bob');
+    await c.deleteProject('team');
+    assert.deepEqual(
+      seen.map((x) => [x.method, x.path, x.query, x.body === '' ? undefined : JSON.parse(x.body)]),
+      [
+        ['POST', '/api/v1/projects', {}, { name: 'team' }],
+        ['POST', '/api/v1/projects', {}, { name: 'pub', public: true }],
+        ['PUT', '/api/v1/projects', { name: 'team' }, { public: false }],
+        ['GET', '/api/v1/projects', {}, undefined],
+        ['PUT', '/api/v1/members', { project: 'team' }, { username: 'bob', role: 'developer' }],
+        ['GET', '/api/v1/members', { project: 'team' }, undefined],
+        ['DELETE', '/api/v1/members', { project: 'team', username: 'bob' }, undefined],
+        ['DELETE', '/api/v1/projects', { name: 'team' }, undefined],
+      ],
+    );
+  });
+
+  test('robots: the secret comes back from create; a $ in the name survives the query string', async () => {
+    const c = new ManagementClient({ server: base });
+    reply = () => json(201, { ...ROBOT, secret: 's3cr3t' });
+    const created = await c.createRobot({ project: 'team', name: 'ci', actions: ['pull', 'push'], expiresInSeconds: 3600, description: 'CI' });
+    assert.equal(created.secret, 's3cr3t');
+    assert.equal(created.name, 'robot$team+ci');
+    reply = () => json(200, { robots: [ROBOT] });
+    await c.listRobots();
+    await c.listRobots({ project: 'team' });
+    reply = () => json(200, { ...ROBOT, disabled: true });
+    await c.setRobotDisabled('robot$team+ci', true);
+    reply = () => ({ status: 204 });
+    await c.deleteRobot('robot$team+ci');
+    assert.deepEqual(
+      seen.map((x) => [x.method, x.path, x.query, x.body === '' ? undefined : JSON.parse(x.body)]),
+      [
+        ['POST', '/api/v1/robots', {}, { project: 'team', name: 'ci', actions: ['pull', 'push'], expiresInSeconds: 3600, description: 'CI' }],
+        ['GET', '/api/v1/robots', {}, undefined],
+        ['GET', '/api/v1/robots', { project: 'team' }, undefined],
+        ['PUT', '/api/v1/robots', { name: 'robot$team+ci' }, { disabled: true }],
+        ['DELETE', '/api/v1/robots', { name: 'robot$team+ci' }, undefined],
+      ],
+    );
+  });
+
+  test('audit pages: since, project and before travel in the query', async () => {
+    reply = () => json(200, { entries: [], next: null });
+    const c = new ManagementClient({ server: base });
+    await c.audit({ limit: 2, since: '2026-11-27T09:00:00.000Z', project: 'team', before: 17 });
+    assert.deepEqual(only().query, { limit: '2', since: '2026-11-27T09:00:00.000Z', project: 'team', before: '17' });
+  });
+
+  test('401, 403 and 429 keep their codes; Retry-After is read in seconds or as a date', async () => {
+    const c = new ManagementClient({ server: base });
+    reply = () => ({ ...json(401, { errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] }), headers: { 'WWW-Authenticate': 'Bearer realm="x"' } });
+    await assert.rejects(c.listUsers(), (e: unknown) => e instanceof ManagementApiError && e.code === 'UNAUTHORIZED' && e.status === 401);
+    reply = () => json(403, { errors: [{ code: 'DENIED', message: 'only system admins may use the management API' }] });
+    await assert.rejects(c.listUsers(), (e: unknown) => e instanceof ManagementApiError && e.code === 'DENIED' && e.status === 403);
+    reply = () => ({ ...json(429, { errors: [{ code: 'TOOMANYREQUESTS', message: 'too many failed logins' }] }), headers: { 'Retry-After': '120' } });
+    await assert.rejects(c.listUsers(), (e: unknown) => e instanceof ManagementApiError && e.code === 'TOOMANYREQUESTS' && e.retryAfterSeconds === 120);
+    reply = () => ({ status: 429, body: 'slow down', contentType: 'text/plain' });
+    await assert.rejects(c.listUsers(), (e: unknown) => e instanceof ManagementApiError && e.code === 'TOOMANYREQUESTS');
+    // RFC 9110 section 10.2.3: delay-seconds or an HTTP-date (its example date, 120 s after "now").
+    assert.equal(retryAfter('Fri, 31 Dec 1999 23:59:59 GMT', Date.UTC(1999, 11, 31, 23, 57, 59)), 120);
+    assert.equal(retryAfter(null), undefined);
+    assert.equal(retryAfter('soon'), undefined);
   });
 });

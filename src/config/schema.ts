@@ -29,6 +29,68 @@ function isCron(v: string): boolean {
   }
 }
 
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** "500ms", "30s", "5m", "1h", "1d" (or a plain number of seconds) to milliseconds. */
+export function parseDuration(v: string | number): number | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) && v >= 0 ? v * 1000 : undefined;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$/.exec(v);
+  return m ? Math.round(Number(m[1]) * DURATION_UNITS[m[2]!]!) : undefined;
+}
+
+const SIZE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  tb: 1e12,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+  tib: 1024 ** 4,
+};
+
+/** "50GiB", "500MB", "1TiB" (IEC binary or SI decimal units) or a plain number to bytes. */
+export function parseSize(v: string | number): number | undefined {
+  if (typeof v === 'number') return Number.isSafeInteger(v) && v >= 0 ? v : undefined;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]i?b|b)?\s*$/i.exec(v);
+  return m ? Math.round(Number(m[1]) * SIZE_UNITS[(m[2] ?? '').toLowerCase()]!) : undefined;
+}
+
+const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  const ms = parseDuration(v);
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: 'must be a duration such as "30s", "5m" or "1h"' });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const size = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  const bytes = parseSize(v);
+  if (bytes === undefined || bytes < 1) {
+    ctx.addIssue({ code: 'custom', message: 'must be a size such as "500MiB" or "50GiB"' });
+    return z.NEVER;
+  }
+  return bytes;
+});
+
+/** One pull-through cache project (issue 6, "Interface points"). */
+const proxyProject = z
+  .object({
+    project: z
+      .string()
+      .regex(/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/, 'must be a single repository name component, e.g. dockerhub'),
+    url: z.string().url().refine((u) => /^https?:\/\//.test(u), 'must be an http:// or https:// URL'),
+    dockerHubLibrary: z.boolean().default(false),
+    username: z.string().optional(),
+    password: z.string().optional(),
+    manifestTtl: duration.default(5 * 60_000),
+    maxBytes: size.optional(),
+  })
+  .strict();
+
 export const ConfigSchema = z
   .object({
     version: z.literal(1).default(1).describe('Config file format version; must be 1'),
@@ -165,6 +227,18 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    proxies: z
+      .preprocess((v) => (typeof v === 'string' ? safeJson(v) : v), z.array(proxyProject))
+      .default([])
+      .describe(
+        'Pull-through cache projects: each maps a local project to an upstream registry: project, url, dockerHubLibrary (add library/ to ' +
+          'single-segment names), username and password (upstream credentials), manifestTtl (freshness of manifests by tag, e.g. "5m"), ' +
+          'maxBytes (cache size limit, e.g. "50GiB"; not enforced yet). From the environment as a JSON array',
+      ),
+    mirror: z
+      .string()
+      .default('')
+      .describe('Registry-mirror mode for one proxy project (answer /v2/<name> for it; "" for none); not implemented yet, so berth refuses to start with a value'),
     shutdownTimeoutSeconds: z
       .number()
       .min(0)
@@ -183,9 +257,26 @@ export const ConfigSchema = z
     if (Boolean(c.tls.cert) !== Boolean(c.tls.key)) {
       ctx.addIssue({ code: 'custom', path: ['tls', c.tls.cert ? 'key' : 'cert'], message: 'tls.cert and tls.key go together' });
     }
+    const seen = new Set<string>();
+    for (const [i, p] of c.proxies.entries()) {
+      if (seen.has(p.project)) ctx.addIssue({ code: 'custom', path: ['proxies', i, 'project'], message: `${p.project} is configured twice` });
+      seen.add(p.project);
+      if ((p.username === undefined) !== (p.password === undefined)) {
+        ctx.addIssue({ code: 'custom', path: ['proxies', i, p.username === undefined ? 'username' : 'password'], message: 'username and password go together' });
+      }
+    }
     if (c.tls.httpListen && !c.tls.cert) {
       ctx.addIssue({ code: 'custom', path: ['tls', 'httpListen'], message: 'only meaningful with tls.cert and tls.key (listen is already plain HTTP)' });
     }
   });
 
 export type Config = z.infer<typeof ConfigSchema>;
+
+/** Environment values of list keys are JSON; anything else is left for the schema to refuse. */
+function safeJson(v: string): unknown {
+  try {
+    return JSON.parse(v);
+  } catch {
+    return v;
+  }
+}

@@ -48,6 +48,12 @@ export interface NewManifest {
   now: number;
   /** Checked in the same transaction as the write, so concurrent pushes cannot both slip past. */
   limits?: PushLimits;
+  /**
+   * A pull-through cache records an upstream manifest before its blobs and
+   * children are fetched (they come on demand): references that are present
+   * are locked as usual, missing ones are not an error.
+   */
+  referencesOnDemand?: boolean;
 }
 
 export interface PushLimits {

@@ -39,6 +39,8 @@ export interface BlobInfo {
 export interface ManifestContent {
   record: ManifestRecord;
   bytes: Buffer;
+  /** Served by a pull-through cache from its copy because the upstream could not be asked. */
+  stale?: boolean;
 }
 
 /** A reference in a manifest URL: a tag or a digest. */

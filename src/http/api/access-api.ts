@@ -5,6 +5,7 @@ import { generateSecret, hashSecret } from '../../auth/passwords.js';
 import { repositoryPatternProblem } from '../../auth/rbac.js';
 import type { ProjectRecord, RobotRecord, Role, UserRecord } from '../../metadata/auth-store.js';
 import { checkTarget } from '../../lifecycle/settings-service.js';
+import type { AuditRecorder } from '../../auth/audit-recorder.js';
 import { readBody, sendEmpty, sendJson, type Ctx, type Handler } from '../context.js';
 
 /** Users, projects, members and robots under /api/v1 (docs/management-api.md, "Access control endpoints"). */
@@ -67,9 +68,16 @@ function checkPassword(p: string): string {
   return p;
 }
 
-export function accessRoutes(ac: AccessControl, now: () => number = Date.now): Record<string, Partial<Record<string, Handler>>> {
+export function accessRoutes(
+  ac: AccessControl,
+  audit: AuditRecorder,
+  now: () => number = Date.now,
+): Record<string, Partial<Record<string, Handler>>> {
   const store = ac.store;
   const actorName = (ctx: Ctx) => ctx.auth?.actor ?? null;
+  /** Every change to users, projects, members and robots is in the audit log (never a secret). */
+  const record = (ctx: Ctx, action: string, target: string, project: string | null, detail: unknown = null) =>
+    audit.record({ at: now(), actor: actorName(ctx) ?? 'anonymous', action, target, detail, address: ctx.req.socket.remoteAddress ?? null, outcome: 'ok', project });
   return {
     '/api/v1/users': {
       GET: async (ctx) => sendJson(ctx, 200, { users: (await store.listUsers()).map(userView) }),
@@ -87,6 +95,7 @@ export function accessRoutes(ac: AccessControl, now: () => number = Date.now): R
           updatedAt: t,
         };
         if (!(await store.createUser(u))) throw taken(`user ${name}`);
+        record(ctx, 'user.create', name, null, { systemAdmin: u.systemAdmin });
         sendJson(ctx, 201, userView(u));
       },
       PUT: async (ctx) => {
@@ -99,10 +108,13 @@ export function accessRoutes(ac: AccessControl, now: () => number = Date.now): R
           disabled: bool(b, 'disabled'),
         };
         if (!(await store.updateUser(name, patch, now()))) throw notFound(`user ${name}`);
+        record(ctx, 'user.update', name, null, { password: password !== undefined, systemAdmin: patch.systemAdmin ?? null, disabled: patch.disabled ?? null });
         sendJson(ctx, 200, userView((await store.getUser(name))!));
       },
       DELETE: async (ctx) => {
-        if (!(await store.deleteUser(q(ctx, 'name')))) throw notFound('user');
+        const name = q(ctx, 'name');
+        if (!(await store.deleteUser(name))) throw notFound('user');
+        record(ctx, 'user.delete', name, null);
         sendEmpty(ctx, 204);
       },
     },
@@ -115,6 +127,7 @@ export function accessRoutes(ac: AccessControl, now: () => number = Date.now): R
         const p: ProjectRecord = { name, public: bool(b, 'public') ?? false, createdAt: now(), createdBy: actorName(ctx) };
         if (!(await store.createProject(p))) throw taken(`project ${name}`);
         ac.forgetProject(name);
+        record(ctx, 'project.create', name, name, { public: p.public });
         sendJson(ctx, 201, projectView(p));
       },
       PUT: async (ctx) => {
@@ -122,12 +135,14 @@ export function accessRoutes(ac: AccessControl, now: () => number = Date.now): R
         const b = await body(ctx);
         if (!(await store.updateProject(name, { public: bool(b, 'public') }))) throw notFound(`project ${name}`);
         ac.forgetProject(name);
+        record(ctx, 'project.update', name, name, { public: bool(b, 'public') ?? null });
         sendJson(ctx, 200, projectView((await store.getProject(name))!));
       },
       DELETE: async (ctx) => {
         const name = q(ctx, 'name');
         if (!(await store.deleteProject(name))) throw notFound(`project ${name}`);
         ac.forgetProject(name);
+        record(ctx, 'project.delete', name, name);
         sendEmpty(ctx, 204);
       },
     },
@@ -140,10 +155,13 @@ export function accessRoutes(ac: AccessControl, now: () => number = Date.now): R
         const role = str(b, 'role')! as Role;
         if (!ROLES.includes(role)) throw policyInvalid(`role must be one of ${ROLES.join(', ')}`, { field: 'role' });
         if (!(await store.setMember({ project, username, role }))) throw notFound(`project ${project} or user ${username}`);
+        record(ctx, 'member.set', username, project, { role });
         sendJson(ctx, 200, { project, username, role });
       },
       DELETE: async (ctx) => {
-        if (!(await store.removeMember(q(ctx, 'project'), q(ctx, 'username')))) throw notFound('member');
+        const [project, username] = [q(ctx, 'project'), q(ctx, 'username')];
+        if (!(await store.removeMember(project, username))) throw notFound('member');
+        record(ctx, 'member.remove', username, project);
         sendEmpty(ctx, 204);
       },
     },
@@ -181,16 +199,20 @@ export function accessRoutes(ac: AccessControl, now: () => number = Date.now): R
         };
         if (!(await store.getProject(project))) throw notFound(`project ${project}`);
         if (!(await store.createRobot(r))) throw taken(`robot ${r.name}`);
+        record(ctx, 'robot.create', r.name, project, { actions: r.actions, repositoryPattern: r.repositoryPattern, expiresAt: iso(r.expiresAt) });
         sendJson(ctx, 201, { ...robotView(r), secret });
       },
       PUT: async (ctx) => {
         const name = q(ctx, 'name');
         const b = await body(ctx);
         if (!(await store.updateRobot(name, { disabled: bool(b, 'disabled') }))) throw notFound(`robot ${name}`);
+        record(ctx, 'robot.update', name, null, { disabled: bool(b, 'disabled') ?? null });
         sendJson(ctx, 200, robotView((await store.getRobot(name))!));
       },
       DELETE: async (ctx) => {
-        if (!(await store.deleteRobot(q(ctx, 'name')))) throw notFound('robot');
+        const name = q(ctx, 'name');
+        if (!(await store.deleteRobot(name))) throw notFound('robot');
+        record(ctx, 'robot.delete', name, null);
         sendEmpty(ctx, 204);
       },
     },

@@ -23,7 +23,7 @@ export function manifestRoutes(registry: Registry, maxManifestBytes: number) {
       registry.checkName(name);
       const reference = registry.parseReference(ctx.params.reference!);
       const isGet = ctx.req.method === 'GET';
-      const { record, bytes } = await registry.getManifest(name, reference, isGet);
+      const { record, bytes, stale } = await registry.getManifest(name, reference, isGet);
       if ('tag' in reference && !acceptable(ctx.req.headers.accept, record.mediaType)) {
         throw manifestUnknown(reference.tag, {
           reference: reference.tag,
@@ -38,6 +38,8 @@ export function manifestRoutes(registry: Registry, maxManifestBytes: number) {
         'Docker-Content-Digest': record.digest,
         ETag: etag,
       };
+      // A pull-through cache answering from its copy while the upstream is unreachable says so.
+      if (stale) headers['X-Berth-Cache'] = 'stale';
       if (ctx.req.headers['if-none-match'] === etag) {
         sendEmpty(ctx, 304, { 'Docker-Content-Digest': record.digest, ETag: etag });
         return;

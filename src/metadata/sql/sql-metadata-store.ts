@@ -156,7 +156,7 @@ export class SqlMetadataStore implements MetadataStore {
               0);
         if (!ok) missing.push(d);
       }
-      if (missing.length > 0) return { missing };
+      if (missing.length > 0 && !m.referencesOnDemand) return { missing };
       const refusal = await this.checkLimits(q, m, repoId);
       if (refusal) return { missing: [], refusal };
       const quota = m.limits?.quota?.bytes != null ? m.limits.quota : undefined;
