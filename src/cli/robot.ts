@@ -4,6 +4,7 @@
  * pattern) and logs in as `robot$<project>+<name>` with a secret that is shown once, when it is
  * created. System admins only.
  */
+import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import type { CreatedRobot, RobotRecord } from '../client/management-client.js';
 import { clientFor, flagParser, managementCommand, parseExpiry, runAction, type FormatOptions, type ServerOptions } from './management-command.js';
@@ -35,7 +36,7 @@ export function robotName(text: string): string {
 
 interface CreateOptions extends ServerOptions, FormatOptions {
   project: string;
-  name: string;
+  name?: string;
   perm: string[];
   repository?: string;
   expires?: number | 'never';
@@ -47,7 +48,7 @@ export function registerRobot(program: Command): void {
 
   managementCommand(cmd, 'create', 'Create a robot account and print its secret (shown only this once)', { format: true })
     .requiredOption('--project <project>', 'the project the robot works in')
-    .requiredOption('--name <name>', 'short name; the robot logs in as robot$PROJECT+NAME')
+    .option('--name <name>', 'short name; the robot logs in as robot$PROJECT+NAME (default: ci-<random>)')
     .requiredOption('--perm <actions>', 'what it may do: pull, push, delete, comma-separated', flagParser(parseActions))
     .option('--repository <pattern>', 'only repositories of the project matching this pattern (e.g. team/app or team/ci-*)')
     .option('--expires <duration>', 'lifetime: 30d, 12h, 2w, ... or never (the default)', flagParser(parseExpiry))
@@ -56,7 +57,8 @@ export function registerRobot(program: Command): void {
       runAction(async (opts: CreateOptions) => {
         const robot = await clientFor(opts).createRobot({
           project: opts.project,
-          name: opts.name,
+          // The issue's own example (`robot create --project team --perm pull,push --expires 30d`) names no robot.
+          name: opts.name ?? `ci-${randomBytes(3).toString('hex')}`,
           actions: opts.perm,
           ...(opts.repository === undefined ? {} : { repositoryPattern: opts.repository }),
           ...(typeof opts.expires === 'number' ? { expiresInSeconds: opts.expires } : {}),
