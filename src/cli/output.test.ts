@@ -136,7 +136,7 @@ describe('fail', () => {
       advice.add(lines[1]!);
     }
     assert.equal(advice.size, 8);
-    assert.match(describeFailure(new ManagementApiError('DENIED', 'm', { status: 403 }))[1]!, /your token lacks/);
+    assert.match(describeFailure(new ManagementApiError('DENIED', 'm', { status: 403 }))[1]!, /lacks the rights for this/);
   });
 
   test('an unreachable server gets advice about --server, not about a sick server', () => {
