@@ -9,7 +9,8 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { ManagementApiError } from './management-client.js';
-import { isLoopbackHost, parseChallenges, verifyRegistryLogin } from './registry-login.js';
+import { isLoopbackHost, verifyRegistryLogin } from './registry-login.js';
+import { parseChallenges } from './www-authenticate.js';
 
 type Mode = 'bearer' | 'basic' | 'open' | 'throttled' | 'foreign-realm';
 

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { MediaType } from '../oci/media-type.js';
-import { parseWwwAuthenticate, type AuthChallenge } from './www-authenticate.js';
+import { parseChallenges, type Challenge } from '../client/www-authenticate.js';
 
 /** What the client logs: the upstream's rate-limit headers and auth trouble. */
 export interface UpstreamLog {
@@ -83,7 +83,7 @@ export class UpstreamClient {
   private readonly tokens = new Map<string, CachedToken>();
   private readonly pendingTokens = new Map<string, Promise<string>>();
   /** The last challenge seen: later requests authenticate up front instead of collecting a 401 first. */
-  private challenge: AuthChallenge | undefined;
+  private challenge: Challenge | undefined;
 
   constructor(private readonly opts: UpstreamClientOptions) {
     this.base = opts.url.replace(/\/+$/, '');
@@ -204,7 +204,7 @@ export class UpstreamClient {
   }
 
   /** The Authorization header value for a challenge: Basic credentials, or a (cached) bearer token for the scope. */
-  private async authorization(challenge: AuthChallenge, repository: string, signal?: AbortSignal, fresh = false): Promise<string> {
+  private async authorization(challenge: Challenge, repository: string, signal?: AbortSignal, fresh = false): Promise<string> {
     if (challenge.scheme === 'basic') {
       if (this.opts.username === undefined) throw new UpstreamError(this.base, 'refused', 'the upstream asks for Basic credentials and none are configured', 401);
       return basicAuth(this.opts.username, this.opts.password ?? '');
@@ -258,9 +258,9 @@ export class UpstreamClient {
 }
 
 /** The challenge to answer: Bearer when offered (it carries the scope), else Basic. */
-function pickChallenge(header: string | null): AuthChallenge | undefined {
+function pickChallenge(header: string | null): Challenge | undefined {
   if (!header) return undefined;
-  const all = parseWwwAuthenticate(header);
+  const all = parseChallenges(header);
   return all.find((c) => c.scheme === 'bearer') ?? all.find((c) => c.scheme === 'basic');
 }
 
