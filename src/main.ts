@@ -15,8 +15,11 @@ import { SqlJobQueue } from './jobs/sql-job-queue.js';
 import { Scheduler } from './jobs/scheduler.js';
 import { BlobUploads } from './registry/blob-uploads.js';
 import { PullRecorder } from './registry/pull-recorder.js';
-import { Registry } from './registry/registry.js';
 import { PullThroughRegistry } from './proxy/pull-through-registry.js';
+import { ProxyProjects } from './proxy/proxy-projects.js';
+import { CacheEviction } from './proxy/cache-eviction.js';
+import { proxyRoutes } from './http/api/proxy-api.js';
+import { Metrics } from './observability/metrics.js';
 import { createHttpServer } from './http/server.js';
 import { SqlGcStore } from './metadata/sql/sql-gc-store.js';
 import { SqlSettingsStore } from './metadata/sql/sql-settings-store.js';
@@ -40,7 +43,6 @@ export interface RunningServer {
 
 /** The composition root: config -> drivers -> stores -> services -> http. */
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
-  if (config.mirror !== '') throw new Error('mirror: registry-mirror mode is not implemented yet; remove the key');
   const storage = await openStorage(config);
   const blobs = new BlobStore(storage, {
     presignGet:
@@ -63,14 +65,25 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     maxManifestBytes: config.registry.maxManifestBytes,
     rules,
   };
-  // The pull-through cache is registered only when proxy projects are configured: it wraps the local registry.
-  const registry =
-    config.proxies.length > 0
-      ? new PullThroughRegistry(blobs, meta, uploads, pulls, registryOptions, {
-          projects: config.proxies.map((p) => ({ ...p, manifestTtlMs: p.manifestTtl })),
-          log: log.child({ component: 'proxy' }),
-        })
-      : new Registry(blobs, meta, uploads, pulls, registryOptions);
+  const metrics = new Metrics();
+  // The pull-through cache wraps the local registry; proxy projects come from the config file and the API.
+  const proxyLog = log.child({ component: 'proxy' });
+  const proxies = new ProxyProjects(
+    config.proxies.map(({ manifestTtl, ...p }) => ({ ...p, manifestTtlMs: manifestTtl })),
+    settingsStore,
+    { log: proxyLog, metrics: metrics.proxy },
+  );
+  const eviction = new CacheEviction(meta, proxies, settingsStore, metrics.proxy, proxyLog);
+  if (config.mirror !== '' && !config.proxies.some((p) => p.project === config.mirror)) {
+    log.warn({ mirror: config.mirror }, 'mirror names no proxy project of the config file; it works once the API defines it');
+  }
+  const registry = new PullThroughRegistry(blobs, meta, uploads, pulls, registryOptions, {
+    projects: proxies,
+    log: proxyLog,
+    metrics: metrics.proxy,
+    mirror: config.mirror || undefined,
+    onCached: (project) => eviction.request(project),
+  });
   const lifecycle = new LifecycleService(settings, meta, settingsStore);
   const uploadTtlMs = config.registry.uploadTimeoutHours * 3600_000;
   const gc = new GarbageCollector(new SqlGcStore(db), blobs, {
@@ -105,6 +118,10 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       log.info({ ...(await gc.run({ signal })) }, 'garbage collection finished');
     });
   }
+  // Caches over their size limit are trimmed after each fill; this catches what other nodes filled.
+  scheduler.every('proxy-evict', 600_000, async ({ signal }) => {
+    await eviction.evictAll(signal);
+  });
   scheduler.start();
 
   const audit = new AuditRecorder(settingsStore, 1000, (e) => log.error({ err: e }, 'writing the audit log failed'));
@@ -128,10 +145,12 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       usage: settingsStore,
       audit: settingsStore,
       graceMs: config.gc.graceSeconds * 1000,
-      extra: auth ? accessRoutes(auth.http.ac, audit) : undefined,
+      extra: { ...proxyRoutes(proxies, eviction, settingsStore), ...(auth ? accessRoutes(auth.http.ac, audit) : {}) },
     },
     auth,
     audit,
+    metrics,
+    mirror: config.mirror ? (name: string) => registry.mirrorName(name) : undefined,
   };
   const tls =
     config.tls.cert && config.tls.key

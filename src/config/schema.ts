@@ -76,12 +76,9 @@ const size = z.union([z.string(), z.number()]).transform((v, ctx) => {
   return bytes;
 });
 
-/** One pull-through cache project (issue 6, "Interface points"). */
-const proxyProject = z
+/** A pull-through cache project's settings (issue 6, "Interface points"); also the management API's document. */
+export const ProxySettingsSchema = z
   .object({
-    project: z
-      .string()
-      .regex(/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/, 'must be a single repository name component, e.g. dockerhub'),
     url: z.string().url().refine((u) => /^https?:\/\//.test(u), 'must be an http:// or https:// URL'),
     dockerHubLibrary: z.boolean().default(false),
     username: z.string().optional(),
@@ -90,6 +87,13 @@ const proxyProject = z
     maxBytes: size.optional(),
   })
   .strict();
+
+/** A project name: one component of the repository name grammar. */
+export const PROJECT_NAME = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+
+const proxyProject = ProxySettingsSchema.extend({
+  project: z.string().regex(PROJECT_NAME, 'must be a single repository name component, e.g. dockerhub'),
+}).strict();
 
 export const ConfigSchema = z
   .object({
@@ -233,12 +237,16 @@ export const ConfigSchema = z
       .describe(
         'Pull-through cache projects: each maps a local project to an upstream registry: project, url, dockerHubLibrary (add library/ to ' +
           'single-segment names), username and password (upstream credentials), manifestTtl (freshness of manifests by tag, e.g. "5m"), ' +
-          'maxBytes (cache size limit, e.g. "50GiB"; not enforced yet). From the environment as a JSON array',
+          'maxBytes (cache size limit, e.g. "50GiB": least recently pulled images are evicted). More can be added through the ' +
+          'management API. From the environment as a JSON array',
       ),
     mirror: z
       .string()
       .default('')
-      .describe('Registry-mirror mode for one proxy project (answer /v2/<name> for it; "" for none); not implemented yet, so berth refuses to start with a value'),
+      .describe(
+        'Registry-mirror mode: a proxy project that also answers pulls of /v2/<name> for names that are not local repositories ' +
+          '(what Docker registry-mirrors and containerd hosts.toml mirrors ask for); "" for none',
+      ),
     shutdownTimeoutSeconds: z
       .number()
       .min(0)

@@ -15,6 +15,7 @@ import type { HttpAuth, RequiredAccess } from './auth/http-auth.js';
 import { tokenRoutes } from './auth/token-routes.js';
 import type { AuditRecorder } from '../auth/audit-recorder.js';
 import type { Action } from '../auth/scope.js';
+import type { Metrics } from '../observability/metrics.js';
 
 export interface HttpOptions {
   registry: Registry;
@@ -28,9 +29,18 @@ export interface HttpOptions {
   auth?: { http: HttpAuth; service: string };
   /** Records pushes, pulls (manifests) and deletes. */
   audit?: AuditRecorder;
+  /** Prometheus metrics: every request is counted, and /metrics serves them. */
+  metrics: Metrics;
+  /**
+   * Registry-mirror mode: the repository a pull of `name` is really served
+   * from (e.g. dockerhub/library/node for library/node), or undefined for `name` itself.
+   */
+  mirror?: (name: string) => Promise<string | undefined>;
 }
 
 interface Route {
+  /** The pattern as written, e.g. /v2/:name*\/manifests/:reference (a metrics label). */
+  name: string;
   pattern: RegExp;
   keys: string[];
   methods: Partial<Record<string, Handler>>;
@@ -49,6 +59,8 @@ const repo =
     actions: [byMethod[method] ?? 'push'],
   });
 const READ = { GET: 'pull', HEAD: 'pull' } as const;
+/** Routes whose GET/HEAD a registry mirror answers (not upload sessions). */
+const MIRRORED = new Set(['/v2/:name*/tags/list', '/v2/:name*/manifests/:reference', '/v2/:name*/blobs/:digest', '/v2/:name*/referrers/:digest']);
 
 /**
  * Routes match the raw (undecoded) path, so `%2e%2e` or `%2F` can never turn
@@ -61,7 +73,7 @@ function route(pattern: string, methods: Partial<Record<string, Handler>>, guard
     keys.push(key);
     return star ? '(.+)' : '([^/]+)';
   });
-  return { pattern: new RegExp(`^${re}$`), keys, methods, guard };
+  return { name: pattern, pattern: new RegExp(`^${re}$`), keys, methods, guard };
 }
 
 export function buildRoutes(opts: HttpOptions): Route[] {
@@ -92,6 +104,13 @@ export function buildRoutes(opts: HttpOptions): Route[] {
     route('/v2/:name*/referrers/:digest', { GET: discovery.referrers }, repo(READ)),
     ...(opts.auth ? [route('/token', tokenRoutes(opts.auth.http, opts.auth.service))] : []),
     ...Object.entries(opts.management ? managementRoutes(opts.management) : {}).map(([path, methods]) => route(path, methods, ADMIN)),
+    route('/metrics', {
+      GET: async (ctx) => {
+        const text = await opts.metrics.registry.metrics();
+        ctx.res.writeHead(200, { 'Content-Type': opts.metrics.registry.contentType, 'Content-Length': Buffer.byteLength(text) });
+        ctx.res.end(text);
+      },
+    }),
     route('/healthz', { GET: async (ctx) => sendJson(ctx, 200, { status: 'ok' }) }),
     route('/readyz', {
       GET: async (ctx) => {
@@ -170,6 +189,7 @@ export function createHttpServer(opts: HttpOptions, tls?: TlsOptions): HttpServe
     res.setHeader('Docker-Distribution-API-Version', 'registry/2.0');
     res.setHeader('X-Request-Id', id);
     inFlight++;
+    let routeName = 'unmatched';
     try {
       let r: Route | undefined;
       let m: RegExpExecArray | null = null;
@@ -184,6 +204,11 @@ export function createHttpServer(opts: HttpOptions, tls?: TlsOptions): HttpServe
       for (let i = 0; i < r.keys.length; i++) ctx.params[r.keys[i]!] = m[i + 1]!;
       const h = r.methods[req.method ?? 'GET'];
       if (!h) throw methodNotAllowed(Object.keys(r.methods));
+      routeName = r.name;
+      if (opts.mirror && MIRRORED.has(r.name) && (req.method === 'GET' || req.method === 'HEAD')) {
+        const mirrored = await opts.mirror(ctx.params.name!);
+        if (mirrored) ctx.params.name = mirrored;
+      }
       if (opts.auth) await opts.auth.http.check(ctx, r.guard(req.method ?? 'GET', ctx.params));
       await h(ctx);
       if (opts.audit && ctx.params.reference !== undefined) auditManifest(opts.audit, ctx);
@@ -195,6 +220,7 @@ export function createHttpServer(opts: HttpOptions, tls?: TlsOptions): HttpServe
     } finally {
       inFlight--;
       if (inFlight === 0 && drained) drained();
+      opts.metrics.request(req.method ?? 'GET', routeName, res.statusCode, Number(process.hrtime.bigint() - started) / 1e9);
       if (opts.log.isLevelEnabled('info')) {
         logFor().info(
           {

@@ -1,12 +1,12 @@
 import { policyInvalid, nameInvalid, notFound } from '../errors/registry-error.js';
 import { nameProblem } from '../oci/reference.js';
-import { projectOf, type SettingKind, type SettingsStore } from '../metadata/settings-store.js';
+import { projectOf, type PolicyKind, type SettingsStore } from '../metadata/settings-store.js';
 import { LifecyclePolicyError, parseLifecyclePolicy } from './policy.js';
 import { parseImmutabilityRules } from './immutability.js';
 import { parseQuota } from './quota.js';
 
 /** Validators per kind: each throws LifecyclePolicyError naming the field. */
-const PARSERS: Record<SettingKind, (input: unknown) => unknown> = {
+const PARSERS: Record<PolicyKind, (input: unknown) => unknown> = {
   lifecycle: parseLifecyclePolicy,
   immutability: parseImmutabilityRules,
   quota: parseQuota,
@@ -26,7 +26,7 @@ const PROJECT = /^[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*$/;
  * every repository whose first path component is `team`). Quotas belong to
  * projects only and are addressed by the bare project name.
  */
-export function checkTarget(kind: SettingKind, target: string): void {
+export function checkTarget(kind: PolicyKind, target: string): void {
   if (kind === 'quota') {
     if (!PROJECT.test(target)) throw nameInvalid(`project ${JSON.stringify(target.slice(0, 100))} is not a valid project name`);
     return;
@@ -57,19 +57,19 @@ export class SettingsService {
     this.cacheMs = opts.cacheMs ?? 2000;
   }
 
-  async get<T>(kind: SettingKind, target: string): Promise<Setting<T> | undefined> {
+  async get<T>(kind: PolicyKind, target: string): Promise<Setting<T> | undefined> {
     checkTarget(kind, target);
     return this.read<T>(kind, target);
   }
 
-  async require<T>(kind: SettingKind, target: string): Promise<Setting<T>> {
+  async require<T>(kind: PolicyKind, target: string): Promise<Setting<T>> {
     const s = await this.get<T>(kind, target);
     if (!s) throw notFound(`no ${kind} setting for ${target}`);
     return s;
   }
 
   /** Validates and stores; POLICY_INVALID (naming the rule and field) when the document does not validate. */
-  async put<T>(kind: SettingKind, target: string, input: unknown): Promise<Setting<T>> {
+  async put<T>(kind: PolicyKind, target: string, input: unknown): Promise<Setting<T>> {
     checkTarget(kind, target);
     let document: T;
     try {
@@ -85,14 +85,14 @@ export class SettingsService {
     return { target, document, updatedAt: now };
   }
 
-  async delete(kind: SettingKind, target: string): Promise<void> {
+  async delete(kind: PolicyKind, target: string): Promise<void> {
     checkTarget(kind, target);
     this.cache.delete(`${kind}\0${target}`);
     if (!(await this.store.deleteSetting(kind, target))) throw notFound(`no ${kind} setting for ${target}`);
   }
 
   /** The setting that applies to a repository: its own, else its project's (`project/*`). */
-  async forRepository<T>(kind: Exclude<SettingKind, 'quota'>, repository: string): Promise<Setting<T> | undefined> {
+  async forRepository<T>(kind: Exclude<PolicyKind, 'quota'>, repository: string): Promise<Setting<T> | undefined> {
     return (await this.read<T>(kind, repository)) ?? (await this.read<T>(kind, `${projectOf(repository)}/*`));
   }
 
@@ -100,11 +100,11 @@ export class SettingsService {
     return this.read<T>('quota', projectOf(repository));
   }
 
-  async list(kind: SettingKind): Promise<string[]> {
+  async list(kind: PolicyKind): Promise<string[]> {
     return (await this.store.listSettings(kind)).map((s) => s.target);
   }
 
-  private async read<T>(kind: SettingKind, target: string): Promise<Setting<T> | undefined> {
+  private async read<T>(kind: PolicyKind, target: string): Promise<Setting<T> | undefined> {
     const key = `${kind}\0${target}`;
     const hit = this.cache.get(key);
     const now = this.now();

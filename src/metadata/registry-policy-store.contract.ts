@@ -395,6 +395,40 @@ export function registryPolicyStoreContract(
       assert.equal(await settings.projectTags('teamx'), 1);
       assert.equal(await settings.projectTags('tea'), 0);
     });
+
+    // --- the pull-through cache -----------------------------------------------------------
+
+    contractCase('a cached manifest is recorded before its blobs and children (referencesOnDemand), which count once present', async ({ meta: s }) => {
+      const repo = 'hub/library/node';
+      const child = manifest(repo, 'child', { blobReferences: [dg('cfg'), dg('layer')], now: T0 + 1, referencesOnDemand: true });
+      const index = manifest(repo, 'index', {
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+        size: 300,
+        manifestReferences: [child.digest],
+        tag: '20',
+        now: T0,
+        referencesOnDemand: true,
+      });
+      // A push (no flag) is refused with what is missing, and writes nothing.
+      assert.deepEqual(await s.putManifest({ ...index, referencesOnDemand: undefined }), { missing: [child.digest] });
+      assert.equal(await s.repositoryExists(repo), false);
+      // The cache records the index and its tag at once, and the child without its blobs.
+      assert.deepEqual(await s.putManifest(index), { missing: [] });
+      assert.equal((await s.resolveTag(repo, '20'))?.digest, index.digest);
+      assert.deepEqual(await s.putManifest(child), { missing: [] });
+      // Only manifests so far: 300 + 500 bytes. A blob counts once it is linked (fetched).
+      assert.equal(await s.projectBytes('hub', Number.MAX_SAFE_INTEGER), 800);
+      await s.linkBlob(repo, dg('cfg'), 40, T0 + 2);
+      assert.equal(await s.projectBytes('hub', Number.MAX_SAFE_INTEGER), 840);
+      // The references hold as for a push: the index lists the child, which cannot go before the index.
+      const images = await s.listImages(repo);
+      assert.deepEqual(images.find((i) => i.digest === index.digest)?.children, [child.digest]);
+      assert.equal(await s.expireManifest(repo, child.digest, []), 'changed');
+      assert.equal(await s.expireManifest(repo, index.digest, ['20']), 'deleted');
+      assert.equal(await s.expireManifest(repo, child.digest, []), 'deleted');
+      // The fetched blob's link no longer counts when nothing references it.
+      assert.equal(await s.projectBytes('hub', Number.MAX_SAFE_INTEGER), 0);
+    });
   });
 }
 

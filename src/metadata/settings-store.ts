@@ -1,10 +1,13 @@
 /**
- * Settings documents (lifecycle policies, immutability rules, quotas), the
+ * Settings documents (lifecycle policies, immutability rules, quotas, proxy projects), the
  * audit log and storage usage. Documents are stored as given (JSON text);
  * validating them is the capability's business.
  */
 
-export type SettingKind = 'lifecycle' | 'immutability' | 'quota';
+/** Policy documents, validated and cached by lifecycle/settings-service.ts. */
+export type PolicyKind = 'lifecycle' | 'immutability' | 'quota';
+/** Pull-through cache projects managed through the API (proxy/proxy-projects.ts). */
+export type SettingKind = PolicyKind | 'proxy';
 
 export interface SettingRecord {
   target: string;

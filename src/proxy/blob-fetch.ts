@@ -1,5 +1,5 @@
 import { PassThrough, Readable } from 'node:stream';
-import type { UpstreamBlob } from './upstream-client.js';
+import type { UpstreamBlob } from '../client/registry-client.js';
 
 /** Bytes kept for clients that join a fetch after it started; beyond this they wait for the cached copy. */
 const PREFIX_LIMIT = 16 * 1024 * 1024;
@@ -27,6 +27,8 @@ export class BlobFetch {
   constructor(
     open: () => Promise<UpstreamBlob | undefined>,
     store: (body: Readable, size: number | undefined) => Promise<number>,
+    /** Told the size of every chunk received from the upstream. */
+    private readonly onBytes: (n: number) => void = () => undefined,
   ) {
     this.opened = open();
     this.done = this.run(store);
@@ -91,6 +93,7 @@ export class BlobFetch {
   private async *tee(body: AsyncIterable<unknown>): AsyncGenerator<Buffer> {
     for await (const c of body) {
       const chunk = typeof c === 'string' ? Buffer.from(c) : (c as Buffer);
+      this.onBytes(chunk.length);
       if (this.held) await this.forward(this.held);
       this.held = chunk;
       yield chunk;

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { LRUCache } from 'lru-cache';
 import { Digest } from '../oci/digest.js';
+import { nameProblem } from '../oci/reference.js';
 import { effectiveArtifactType, ManifestParseError, parseManifest } from '../oci/manifest.js';
 import { blobUnknown, isRegistryError, manifestUnknown, unavailable } from '../errors/registry-error.js';
 import type { BlobStore } from '../storage/blob-store.js';
@@ -9,14 +10,18 @@ import type { BlobUploads } from '../registry/blob-uploads.js';
 import type { PullRecorder } from '../registry/pull-recorder.js';
 import { Registry, type BlobInfo, type ManifestContent, type ManifestReference, type RegistryOptions } from '../registry/registry.js';
 import { BlobFetch } from './blob-fetch.js';
-import { GuardedBlobUploads, ProxyProjects, type ProxyProjectConfig, type ProxyRoute } from './proxy-projects.js';
-import { UpstreamError, type UpstreamLog } from './upstream-client.js';
+import { GuardedBlobUploads, type ProxyProjects, type ProxyRoute } from './proxy-projects.js';
+import { RemoteRegistryError, type ClientLog } from '../client/registry-client.js';
+import type { ProxyMetrics } from './proxy-metrics.js';
 
 export interface PullThroughOptions {
-  projects: ProxyProjectConfig[];
-  log: UpstreamLog;
-  /** Upstream connect + response-header timeout. */
-  upstreamTimeoutMs?: number;
+  projects: ProxyProjects;
+  log: ClientLog;
+  metrics: ProxyMetrics;
+  /** Registry-mirror mode: the proxy project that answers names which are not local repositories. */
+  mirror?: string;
+  /** Called after a manifest or blob was cached into a proxy project (the cache-size limit is checked then). */
+  onCached?: (project: string) => void;
 }
 
 /**
@@ -39,7 +44,7 @@ export class PullThroughRegistry extends Registry {
   private readonly projects: ProxyProjects;
   /** When each proxied tag was last confirmed with its upstream (per process). */
   private readonly validated = new LRUCache<string, number>({ max: 100_000 });
-  private readonly manifestFetches = new Map<string, Promise<void>>();
+  private readonly manifestFetches = new Map<string, Promise<unknown>>();
   /** In-flight blob fetches by repository@digest, and by digest for readBlob (which gets no repository). */
   private readonly blobFetches = new Map<string, BlobFetch>();
   private readonly fetchesByDigest = new Map<string, BlobFetch>();
@@ -55,9 +60,8 @@ export class PullThroughRegistry extends Registry {
     opts: RegistryOptions,
     private readonly proxy: PullThroughOptions,
   ) {
-    const projects = new ProxyProjects(proxy.projects, proxy.log, proxy.upstreamTimeoutMs);
-    super(blobs, meta, new GuardedBlobUploads(blobs, meta, opts.now ?? Date.now, opts.rules, projects), pulls, opts);
-    this.projects = projects;
+    super(blobs, meta, new GuardedBlobUploads(blobs, meta, opts.now ?? Date.now, opts.rules, proxy.projects), pulls, opts);
+    this.projects = proxy.projects;
     this.maxManifest = opts.maxManifestBytes;
     this.clock = opts.now ?? Date.now;
   }
@@ -65,14 +69,18 @@ export class PullThroughRegistry extends Registry {
   // --- manifests -------------------------------------------------------------------
 
   override async getManifest(repository: string, reference: ManifestReference, recordPull: boolean): Promise<ManifestContent> {
-    const route = this.projects.route(repository);
+    const route = await this.projects.route(repository);
     if (!route) return super.getManifest(repository, reference, recordPull);
+    const project = route.config.project;
     if ('digest' in reference) {
       const digest = reference.digest.toString();
-      if (!(await this.meta.getManifest(repository, digest))) {
+      if (await this.meta.getManifest(repository, digest)) {
+        this.proxy.metrics.lookup(project, 'manifest', 'hit');
+      } else {
         await this.coalesce(this.manifestFetches, `${repository}@${digest}`, () =>
           this.fetchManifest(route, repository, digest, null, reference.digest),
         ).catch((e) => this.rethrow(e, route, `${repository}@${digest}`));
+        this.proxy.metrics.lookup(project, 'manifest', 'miss');
       }
       return super.getManifest(repository, reference, recordPull);
     }
@@ -80,13 +88,17 @@ export class PullThroughRegistry extends Registry {
     const local = await this.meta.resolveTag(repository, reference.tag);
     const checkedAt = this.validated.get(key);
     if (local && checkedAt !== undefined && this.clock() - checkedAt < route.config.manifestTtlMs) {
+      this.proxy.metrics.lookup(project, 'manifest', 'hit');
       return super.getManifest(repository, reference, recordPull);
     }
     try {
-      await this.coalesce(this.manifestFetches, key, () => this.refreshTag(route, repository, reference.tag, local?.digest));
+      const result = await this.coalesce(this.manifestFetches, key, () => this.refreshTag(route, repository, reference.tag, local?.digest));
+      this.proxy.metrics.lookup(project, 'manifest', result);
     } catch (e) {
-      if (!(local && e instanceof UpstreamError)) return this.rethrow(e, route, key);
+      if (!(local && e instanceof RemoteRegistryError)) return this.rethrow(e, route, key);
       // Offline: the cached tag keeps builds working; the response says it may be stale.
+      this.proxy.metrics.upstreamError(project, e.kind);
+      this.proxy.metrics.lookup(project, 'manifest', 'stale');
       this.proxy.log.warn({ upstream: route.config.url, repository, tag: reference.tag, err: e.message }, 'serving a cached tag: upstream unavailable');
       return { ...(await super.getManifest(repository, reference, recordPull)), stale: true };
     }
@@ -94,18 +106,32 @@ export class PullThroughRegistry extends Registry {
   }
 
   /** A HEAD when the tag is cached (refetch only when the digest moved), else a GET. */
-  private async refreshTag(route: ProxyRoute, repository: string, tag: string, cachedDigest: string | undefined): Promise<void> {
+  private async refreshTag(route: ProxyRoute, repository: string, tag: string, cachedDigest: string | undefined): Promise<'revalidated' | 'miss'> {
     const key = `${repository}:${tag}`;
     if (cachedDigest) {
       const head = await route.client.headManifest(route.upstreamName, tag);
       if (!head) throw manifestUnknown(tag, { reference: tag, reason: `no longer present upstream at ${route.config.url}` });
       if (head.digest === cachedDigest) {
         this.validated.set(key, this.clock());
-        return;
+        return 'revalidated';
       }
     }
     await this.fetchManifest(route, repository, tag, tag);
     this.validated.set(key, this.clock());
+    return 'miss';
+  }
+
+  /**
+   * Registry-mirror mode: the name under the mirror project that a pull of
+   * `name` is served from (`library/node` -> `dockerhub/library/node`), or
+   * undefined when `name` is answered as it is: a name in a proxy project
+   * already, or a repository that exists locally (a local push shadows the mirror).
+   */
+  async mirrorName(name: string): Promise<string | undefined> {
+    const mirror = this.proxy.mirror;
+    if (!mirror || nameProblem(name) || (await this.projects.route(name)) || !(await this.projects.get(mirror))) return undefined;
+    if (await this.meta.repositoryExists(name)) return undefined;
+    return `${mirror}/${name}`;
   }
 
   /** GET from the upstream, verify, store the bytes and record the manifest (its references come on demand). */
@@ -114,16 +140,16 @@ export class PullThroughRegistry extends Registry {
     if (!m) throw manifestUnknown(reference);
     const digest = Digest.fromBytes(m.bytes, expected?.algorithm ?? 'sha256');
     if (expected && !digest.equals(expected)) {
-      throw new UpstreamError(route.config.url, 'invalid', `upstream sent a manifest with digest ${digest} for ${expected}`);
+      throw new RemoteRegistryError(route.config.url, 'invalid', `upstream sent a manifest with digest ${digest} for ${expected}`);
     }
     if (!expected && m.digest && m.digest !== digest.toString() && Digest.tryParse(m.digest)?.algorithm === 'sha256') {
-      throw new UpstreamError(route.config.url, 'invalid', `upstream manifest bytes hash to ${digest}, not ${m.digest} as it says`);
+      throw new RemoteRegistryError(route.config.url, 'invalid', `upstream manifest bytes hash to ${digest}, not ${m.digest} as it says`);
     }
     let parsed;
     try {
       parsed = parseManifest(m.bytes, m.mediaType || undefined);
     } catch (e) {
-      if (e instanceof ManifestParseError) throw new UpstreamError(route.config.url, 'invalid', `upstream manifest ${reference}: ${e.message}`);
+      if (e instanceof ManifestParseError) throw new RemoteRegistryError(route.config.url, 'invalid', `upstream manifest ${reference}: ${e.message}`);
       throw e;
     }
     const now = this.clock();
@@ -144,6 +170,7 @@ export class PullThroughRegistry extends Registry {
       now,
       referencesOnDemand: true,
     });
+    this.proxy.onCached?.(route.config.project);
   }
 
   override async putManifest(
@@ -152,19 +179,24 @@ export class PullThroughRegistry extends Registry {
     bytes: Buffer,
     contentType: string | undefined,
   ): Promise<{ digest: Digest; subject?: string }> {
-    this.projects.refusePush(repository);
+    await this.projects.refusePush(repository);
     return super.putManifest(repository, reference, bytes, contentType);
   }
 
   // --- blobs -----------------------------------------------------------------------
 
   override async statBlob(repository: string, digest: Digest): Promise<BlobInfo> {
-    const route = this.projects.route(repository);
+    const route = await this.projects.route(repository);
     if (!route) return super.statBlob(repository, digest);
     const link = await this.meta.getBlobLink(repository, digest.toString());
-    if (link) return { digest, size: link.size };
+    if (link) {
+      this.proxy.metrics.lookup(route.config.project, 'blob', 'hit');
+      return { digest, size: link.size };
+    }
     try {
-      return { digest, size: await this.fetchBlob(route, repository, digest) };
+      const size = await this.fetchBlob(route, repository, digest);
+      this.proxy.metrics.lookup(route.config.project, 'blob', 'miss');
+      return { digest, size };
     } catch (e) {
       return this.rethrow(e, route, `${repository}@${digest}`);
     }
@@ -187,15 +219,21 @@ export class PullThroughRegistry extends Registry {
     const key = `${repository}@${d}`;
     let f = this.blobFetches.get(key);
     if (!f) {
+      const project = route.config.project;
       const fetch = new BlobFetch(
         () => route.client.getBlob(route.upstreamName, d),
         (body, size) => this.cacheBlob(repository, d, body, size),
+        (n) => this.proxy.metrics.upstreamBytes(project, n),
       );
       f = fetch;
       this.blobFetches.set(key, fetch);
       this.fetchesByDigest.set(d, fetch);
       void fetch.done
-        .catch((e: unknown) => this.proxy.log.warn({ upstream: route.config.url, repository, digest: d, err: (e as Error).message }, 'caching an upstream blob failed'))
+        .then((size) => size !== undefined && this.proxy.onCached?.(project))
+        .catch((e: unknown) => {
+          if (e instanceof RemoteRegistryError) this.proxy.metrics.upstreamError(project, e.kind);
+          this.proxy.log.warn({ upstream: route.config.url, repository, digest: d, err: (e as Error).message }, 'caching an upstream blob failed');
+        })
         .finally(() => {
           this.blobFetches.delete(key);
           if (this.fetchesByDigest.get(d) === fetch) this.fetchesByDigest.delete(d);
@@ -243,15 +281,15 @@ export class PullThroughRegistry extends Registry {
 
   override async mountBlob(repository: string, digest: Digest, from: string): Promise<boolean> {
     // Not mountable into a proxy project: the client falls back to an upload, which is refused.
-    if (this.projects.isProxied(repository)) return false;
+    if (await this.projects.route(repository)) return false;
     return super.mountBlob(repository, digest, from);
   }
 
   // --- internals -------------------------------------------------------------------
 
   /** One run of `fn` per key at a time; concurrent callers share its outcome. */
-  private coalesce(map: Map<string, Promise<void>>, key: string, fn: () => Promise<void>): Promise<void> {
-    let p = map.get(key);
+  private coalesce<T>(map: Map<string, Promise<unknown>>, key: string, fn: () => Promise<T>): Promise<T> {
+    let p = map.get(key) as Promise<T> | undefined;
     if (!p) {
       p = fn().finally(() => map.delete(key));
       map.set(key, p);
@@ -262,7 +300,8 @@ export class PullThroughRegistry extends Registry {
   /** Upstream failures become UNAVAILABLE naming the upstream; registry errors pass through. */
   private rethrow(e: unknown, route: ProxyRoute, what: string): never {
     if (isRegistryError(e)) throw e;
-    if (e instanceof UpstreamError) {
+    if (e instanceof RemoteRegistryError) {
+      this.proxy.metrics.upstreamError(route.config.project, e.kind);
       const why = e.kind === 'unavailable' ? 'is unavailable' : e.kind === 'refused' ? 'refused the request' : 'answered badly';
       throw unavailable(`upstream ${route.config.url} ${why} (${e.message}) and ${what} is not cached`, e);
     }

@@ -4,7 +4,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { sleep } from './e2e-process.js';
+import assert from 'node:assert/strict';
+import { onPath, runCommand, sleep, type CommandResult } from './e2e-process.js';
 
 /** Debian's `docker-registry` package: CNCF Distribution, an independent registry to proxy. */
 export const DISTRIBUTION_BIN = '/usr/bin/docker-registry';
@@ -16,6 +17,32 @@ export function distributionAvailable(): boolean {
   } catch {
     return false;
   }
+}
+
+const SKOPEO = onPath('skopeo');
+
+/** Why the pull-through suites cannot run here, or false when they can. */
+export function proxyTestSkip(): string | false {
+  if (!distributionAvailable()) return 'docker-registry is not installed (apt-get install docker-registry)';
+  if (SKOPEO === undefined) return 'skopeo is not on PATH';
+  if (onPath('htpasswd') === undefined) return 'htpasswd is not on PATH (apt-get install apache2-utils)';
+  return false;
+}
+
+/** skopeo with the signature policy check off (the test registries have no signatures), bounded to 60 s. */
+export function skopeo(args: string[]): Promise<CommandResult> {
+  return runCommand(SKOPEO!, ['--insecure-policy', ...args], 60_000);
+}
+
+export function assertOk(r: CommandResult): void {
+  assert.equal(r.code, 0, `skopeo failed:\n${r.describe()}`);
+}
+
+/** A GET (bounded to 30 s) read whole. */
+export async function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; bytes: Buffer; headers: Headers }> {
+  const res = await fetch(url, { headers, signal: AbortSignal.timeout(30_000) });
+  const bytes = Buffer.from(await res.arrayBuffer());
+  return { status: res.status, bytes, headers: res.headers };
 }
 
 export async function freePort(): Promise<number> {

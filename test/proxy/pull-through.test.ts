@@ -6,10 +6,13 @@ import { join } from 'node:path';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { randomBlob, sha256, type Blob } from '../helpers/oci.js';
 import { findRef, imageBlobs, makeLayoutImage, readLayout, writeLayout, type LayoutImage } from '../helpers/oci-layout.js';
-import { onPath, runCommand, sleep, type CommandResult } from '../helpers/e2e-process.js';
+import { sleep } from '../helpers/e2e-process.js';
 import { ACCEPT_ALL_MANIFESTS, errorCode } from '../helpers/e2e-http.js';
 import {
-  distributionAvailable,
+  assertOk,
+  get,
+  proxyTestSkip,
+  skopeo,
   htpasswdLine,
   startCountingProxy,
   startDistribution,
@@ -25,29 +28,7 @@ import {
  * berth with skopeo; digests are computed by the test's layout helper.
  */
 
-const SKOPEO = onPath('skopeo');
-const HTPASSWD = onPath('htpasswd');
-const skip = !distributionAvailable()
-  ? 'docker-registry is not installed (apt-get install docker-registry)'
-  : SKOPEO === undefined
-    ? 'skopeo is not on PATH'
-    : HTPASSWD === undefined
-      ? 'htpasswd is not on PATH (apt-get install apache2-utils)'
-      : false;
-
-function skopeo(args: string[]): Promise<CommandResult> {
-  return runCommand(SKOPEO!, ['--insecure-policy', ...args], 60_000);
-}
-
-function assertOk(r: CommandResult): void {
-  assert.equal(r.code, 0, `skopeo failed:\n${r.describe()}`);
-}
-
-async function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; bytes: Buffer; headers: Headers }> {
-  const res = await fetch(url, { headers, signal: AbortSignal.timeout(30_000) });
-  const bytes = Buffer.from(await res.arrayBuffer());
-  return { status: res.status, bytes, headers: res.headers };
-}
+const skip = proxyTestSkip();
 
 /** GET that resolves with whatever arrived, also when the connection is cut (never rejects). */
 async function getLoose(url: string): Promise<{ status?: number; bytes: Buffer; failed: boolean }> {

@@ -1,5 +1,5 @@
 import { policyInvalid } from '../../errors/registry-error.js';
-import type { SettingKind, AuditStore, UsageStore } from '../../metadata/settings-store.js';
+import type { PolicyKind, AuditStore, UsageStore } from '../../metadata/settings-store.js';
 import type { GarbageCollector } from '../../gc/garbage-collector.js';
 import type { LifecycleService } from '../../lifecycle/lifecycle-service.js';
 import type { SettingsService } from '../../lifecycle/settings-service.js';
@@ -29,7 +29,8 @@ function param(ctx: Ctx, name: string): string {
   return v;
 }
 
-async function readJson(ctx: Ctx): Promise<unknown> {
+/** The request body as JSON, at most MAX_DOCUMENT_BYTES; POLICY_INVALID when it is not JSON. */
+export async function readJson(ctx: Ctx): Promise<unknown> {
   const body = await readBody(ctx, MAX_DOCUMENT_BYTES, (n) =>
     policyInvalid(`document is ${n} bytes; the limit is ${MAX_DOCUMENT_BYTES}`),
   );
@@ -41,7 +42,7 @@ async function readJson(ctx: Ctx): Promise<unknown> {
 }
 
 /** GET, PUT and DELETE of one kind of settings document, addressed by `?key=target`. */
-function settingRoutes(s: SettingsService, audit: AuditStore, kind: SettingKind, key: string, shape: (doc: unknown) => object) {
+function settingRoutes(s: SettingsService, audit: AuditStore, kind: PolicyKind, key: string, shape: (doc: unknown) => object) {
   const record = (action: string, target: string, detail: unknown) =>
     audit.appendAudit([{ at: Date.now(), actor: 'api', action: `${kind}.${action}`, target, detail }]);
   const view = (target: string, document: unknown, updatedAt: number) => ({

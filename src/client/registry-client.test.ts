@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { UpstreamClient, UpstreamError } from './upstream-client.js';
+import { RegistryClient, RemoteRegistryError } from './registry-client.js';
 
 /**
  * The challenge and token flow against a tiny fake upstream on 127.0.0.1
@@ -68,7 +68,7 @@ test('anonymous bearer flow: one token per scope, cached until it expires', asyn
   const fake = await fakeUpstream('bearer');
   let now = 1_000_000;
   const logged: object[] = [];
-  const client = new UpstreamClient({ url: fake.url, now: () => now, log: { info: (o) => logged.push(o), warn: () => undefined } });
+  const client = new RegistryClient({ url: fake.url, now: () => now, log: { info: (o) => logged.push(o), warn: () => undefined } });
   try {
     const m = await client.getManifest('library/node', '20', 1024);
     assert.equal(m?.bytes.toString(), '{"schemaVersion":2}');
@@ -92,7 +92,7 @@ test('anonymous bearer flow: one token per scope, cached until it expires', asyn
 
 test('credentials go to the token realm as Basic', async () => {
   const fake = await fakeUpstream('bearer');
-  const client = new UpstreamClient({ url: fake.url, username: 'robot', password: 'pw' });
+  const client = new RegistryClient({ url: fake.url, username: 'robot', password: 'pw' });
   try {
     await client.headManifest('team/app', '1');
     assert.equal(fake.tokenAuth[0], `Basic ${Buffer.from('robot:pw').toString('base64')}`);
@@ -104,12 +104,12 @@ test('credentials go to the token realm as Basic', async () => {
 test('Basic challenge: answered with the configured credentials; refused without them', async () => {
   const fake = await fakeUpstream('basic');
   try {
-    const ok = new UpstreamClient({ url: fake.url, username: 'u', password: 'p' });
+    const ok = new RegistryClient({ url: fake.url, username: 'u', password: 'p' });
     assert.equal((await ok.getManifest('a/b', '1', 1024))?.mediaType, 'application/vnd.oci.image.manifest.v1+json');
-    const wrong = new UpstreamClient({ url: fake.url, username: 'u', password: 'x' });
-    await assert.rejects(wrong.headManifest('a/b', '1'), (e: unknown) => e instanceof UpstreamError && e.kind === 'refused' && e.status === 401);
-    const none = new UpstreamClient({ url: fake.url });
-    await assert.rejects(none.headManifest('a/b', '1'), (e: unknown) => e instanceof UpstreamError && e.kind === 'refused');
+    const wrong = new RegistryClient({ url: fake.url, username: 'u', password: 'x' });
+    await assert.rejects(wrong.headManifest('a/b', '1'), (e: unknown) => e instanceof RemoteRegistryError && e.kind === 'refused' && e.status === 401);
+    const none = new RegistryClient({ url: fake.url });
+    await assert.rejects(none.headManifest('a/b', '1'), (e: unknown) => e instanceof RemoteRegistryError && e.kind === 'refused');
   } finally {
     await fake.close();
   }
@@ -118,17 +118,17 @@ test('Basic challenge: answered with the configured credentials; refused without
 test('5xx and an unreachable upstream are "unavailable"; an oversized manifest is refused', async () => {
   const fake = await fakeUpstream('down');
   try {
-    const c = new UpstreamClient({ url: fake.url });
-    await assert.rejects(c.headManifest('a/b', '1'), (e: unknown) => e instanceof UpstreamError && e.kind === 'unavailable' && e.status === 503);
+    const c = new RegistryClient({ url: fake.url });
+    await assert.rejects(c.headManifest('a/b', '1'), (e: unknown) => e instanceof RemoteRegistryError && e.kind === 'unavailable' && e.status === 503);
   } finally {
     await fake.close();
   }
-  const gone = new UpstreamClient({ url: fake.url, timeoutMs: 2000 });
-  await assert.rejects(gone.headManifest('a/b', '1'), (e: unknown) => e instanceof UpstreamError && e.kind === 'unavailable');
+  const gone = new RegistryClient({ url: fake.url, timeoutMs: 2000 });
+  await assert.rejects(gone.headManifest('a/b', '1'), (e: unknown) => e instanceof RemoteRegistryError && e.kind === 'unavailable');
   const bearer = await fakeUpstream('bearer');
   try {
-    const c = new UpstreamClient({ url: bearer.url });
-    await assert.rejects(c.getManifest('a/b', '1', 5), (e: unknown) => e instanceof UpstreamError && e.kind === 'invalid');
+    const c = new RegistryClient({ url: bearer.url });
+    await assert.rejects(c.getManifest('a/b', '1', 5), (e: unknown) => e instanceof RemoteRegistryError && e.kind === 'invalid');
   } finally {
     await bearer.close();
   }

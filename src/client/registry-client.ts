@@ -1,21 +1,23 @@
 import { Readable } from 'node:stream';
 import { MediaType } from '../oci/media-type.js';
-import { parseChallenges, type Challenge } from '../client/www-authenticate.js';
+import { parseChallenges, type Challenge } from './www-authenticate.js';
 
 /** What the client logs: the upstream's rate-limit headers and auth trouble. */
-export interface UpstreamLog {
+export interface ClientLog {
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
 }
 
-export interface UpstreamClientOptions {
+export interface RegistryClientOptions {
   /** Base URL of the upstream registry, e.g. https://registry-1.docker.io. */
   url: string;
   username?: string;
   password?: string;
   /** Limit for connecting and receiving response headers (not for streaming a body). */
   timeoutMs?: number;
-  log?: UpstreamLog;
+  log?: ClientLog;
+  /** Called with the pulls left whenever the registry sends `ratelimit-remaining` (Docker Hub does). */
+  onRateLimit?: (remaining: number) => void;
   now?: () => number;
 }
 
@@ -23,7 +25,7 @@ export interface UpstreamClientOptions {
  * The upstream cannot answer now (network error, timeout, 5xx, 429) or refuses
  * us (401/403 after authenticating): the cache may serve what it has.
  */
-export class UpstreamError extends Error {
+export class RemoteRegistryError extends Error {
   constructor(
     readonly upstream: string,
     readonly kind: 'unavailable' | 'refused' | 'invalid',
@@ -32,7 +34,7 @@ export class UpstreamError extends Error {
     options?: { cause?: unknown },
   ) {
     super(message, options);
-    this.name = 'UpstreamError';
+    this.name = 'RemoteRegistryError';
   }
 }
 
@@ -72,11 +74,11 @@ const DEFAULT_TOKEN_SECONDS = 60;
 const TOKEN_SKEW_MS = 10_000;
 
 /**
- * A small OCI distribution client for one upstream registry: the auth flow
+ * A small OCI distribution client for one remote registry (the proxy's upstream, the CLI's target): the auth flow
  * real clients use (challenge, token from the realm, anonymous or with basic
  * credentials; Basic where asked), tokens cached per scope until they expire.
  */
-export class UpstreamClient {
+export class RegistryClient {
   readonly base: string;
   private readonly timeoutMs: number;
   private readonly now: () => number;
@@ -85,7 +87,7 @@ export class UpstreamClient {
   /** The last challenge seen: later requests authenticate up front instead of collecting a 401 first. */
   private challenge: Challenge | undefined;
 
-  constructor(private readonly opts: UpstreamClientOptions) {
+  constructor(private readonly opts: RegistryClientOptions) {
     this.base = opts.url.replace(/\/+$/, '');
     this.timeoutMs = opts.timeoutMs ?? 30_000;
     this.now = opts.now ?? Date.now;
@@ -110,19 +112,19 @@ export class UpstreamClient {
     const declared = Number(res.headers.get('content-length'));
     if (Number.isSafeInteger(declared) && declared > maxBytes) {
       await res.body?.cancel().catch(() => undefined);
-      throw new UpstreamError(this.base, 'invalid', `manifest ${repository}:${reference} is ${declared} bytes; the limit is ${maxBytes}`);
+      throw new RemoteRegistryError(this.base, 'invalid', `manifest ${repository}:${reference} is ${declared} bytes; the limit is ${maxBytes}`);
     }
     const parts: Buffer[] = [];
     let total = 0;
     try {
       for await (const chunk of Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>)) {
         total += (chunk as Buffer).length;
-        if (total > maxBytes) throw new UpstreamError(this.base, 'invalid', `manifest ${repository}:${reference} exceeds ${maxBytes} bytes`);
+        if (total > maxBytes) throw new RemoteRegistryError(this.base, 'invalid', `manifest ${repository}:${reference} exceeds ${maxBytes} bytes`);
         parts.push(chunk as Buffer);
       }
     } catch (e) {
-      if (e instanceof UpstreamError) throw e;
-      throw new UpstreamError(this.base, 'unavailable', `reading manifest ${repository}:${reference} failed: ${(e as Error).message}`, undefined, { cause: e });
+      if (e instanceof RemoteRegistryError) throw e;
+      throw new RemoteRegistryError(this.base, 'unavailable', `reading manifest ${repository}:${reference} failed: ${(e as Error).message}`, undefined, { cause: e });
     }
     return {
       bytes: Buffer.concat(parts),
@@ -155,7 +157,7 @@ export class UpstreamClient {
   /**
    * One request with authentication: up front when a challenge is known, else
    * after the first 401 (then retried once). 404 resolves undefined; every
-   * other failure throws UpstreamError.
+   * other failure throws RemoteRegistryError.
    */
   private async request(
     method: 'GET' | 'HEAD',
@@ -170,7 +172,7 @@ export class UpstreamClient {
     if (res.status === 401) {
       const challenge = pickChallenge(res.headers.get('www-authenticate'));
       await res.body?.cancel().catch(() => undefined);
-      if (!challenge) throw new UpstreamError(this.base, 'refused', `${method} ${url}: 401 without a usable challenge`, 401);
+      if (!challenge) throw new RemoteRegistryError(this.base, 'refused', `${method} ${url}: 401 without a usable challenge`, 401);
       this.challenge = challenge;
       auth = await this.authorization(challenge, repository, signal, true);
       res = await this.fetchWithTimeout(url, method, { ...headers, Authorization: auth }, signal);
@@ -180,11 +182,11 @@ export class UpstreamClient {
     await res.body?.cancel().catch(() => undefined);
     if (res.status === 404) return undefined;
     const what = `${method} ${url}: ${res.status}`;
-    if (res.status === 429 || res.status >= 500) throw new UpstreamError(this.base, 'unavailable', what, res.status);
+    if (res.status === 429 || res.status >= 500) throw new RemoteRegistryError(this.base, 'unavailable', what, res.status);
     if (res.status === 401 || res.status === 403) {
-      throw new UpstreamError(this.base, 'refused', `${what} (check the proxy's upstream credentials)`, res.status);
+      throw new RemoteRegistryError(this.base, 'refused', `${what} (check the proxy's upstream credentials)`, res.status);
     }
-    throw new UpstreamError(this.base, 'invalid', what, res.status);
+    throw new RemoteRegistryError(this.base, 'invalid', what, res.status);
   }
 
   private async fetchWithTimeout(url: string, method: string, headers: Record<string, string>, signal?: AbortSignal): Promise<Response> {
@@ -197,7 +199,7 @@ export class UpstreamClient {
     } catch (e) {
       if (signal?.aborted) throw e;
       const reason = timer.signal.aborted ? (timer.signal.reason as Error).message : describeFetchError(e);
-      throw new UpstreamError(this.base, 'unavailable', `${method} ${url}: ${reason}`, undefined, { cause: e });
+      throw new RemoteRegistryError(this.base, 'unavailable', `${method} ${url}: ${reason}`, undefined, { cause: e });
     } finally {
       clearTimeout(t);
     }
@@ -206,11 +208,11 @@ export class UpstreamClient {
   /** The Authorization header value for a challenge: Basic credentials, or a (cached) bearer token for the scope. */
   private async authorization(challenge: Challenge, repository: string, signal?: AbortSignal, fresh = false): Promise<string> {
     if (challenge.scheme === 'basic') {
-      if (this.opts.username === undefined) throw new UpstreamError(this.base, 'refused', 'the upstream asks for Basic credentials and none are configured', 401);
+      if (this.opts.username === undefined) throw new RemoteRegistryError(this.base, 'refused', 'the upstream asks for Basic credentials and none are configured', 401);
       return basicAuth(this.opts.username, this.opts.password ?? '');
     }
     const realm = challenge.params.realm;
-    if (!realm) throw new UpstreamError(this.base, 'refused', 'bearer challenge without a realm', 401);
+    if (!realm) throw new RemoteRegistryError(this.base, 'refused', 'bearer challenge without a realm', 401);
     // The scope of the challenge names the repository it was sent for; ours is always pull on `repository`.
     const scope = `repository:${repository}:pull`;
     const key = `${realm} ${challenge.params.service ?? ''} ${scope}`;
@@ -236,11 +238,11 @@ export class UpstreamClient {
       await res.body?.cancel().catch(() => undefined);
       const kind = res.status === 429 || res.status >= 500 ? 'unavailable' : 'refused';
       this.opts.log?.warn({ upstream: this.base, status: res.status, realm }, 'upstream token request failed');
-      throw new UpstreamError(this.base, kind, `token request to ${u.origin}${u.pathname} failed: ${res.status}`, res.status);
+      throw new RemoteRegistryError(this.base, kind, `token request to ${u.origin}${u.pathname} failed: ${res.status}`, res.status);
     }
     const body = (await res.json().catch(() => ({}))) as { token?: unknown; access_token?: unknown; expires_in?: unknown };
     const token = typeof body.token === 'string' ? body.token : typeof body.access_token === 'string' ? body.access_token : undefined;
-    if (!token) throw new UpstreamError(this.base, 'refused', `token response from ${u.origin} has no token`);
+    if (!token) throw new RemoteRegistryError(this.base, 'refused', `token response from ${u.origin} has no token`);
     const seconds = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : DEFAULT_TOKEN_SECONDS;
     this.tokens.set(key, { token, expiresAt: this.now() + Math.max(0, seconds * 1000 - TOKEN_SKEW_MS) });
     return token;
@@ -249,8 +251,10 @@ export class UpstreamClient {
   /** Docker Hub's `ratelimit-remaining: 76;w=21600` tells how many pulls are left in the window. */
   private logRateLimit(res: Response, repository: string): void {
     const remaining = res.headers.get('ratelimit-remaining');
-    if (remaining === null || !this.opts.log) return;
-    this.opts.log.info(
+    if (remaining === null) return;
+    const left = Number.parseInt(remaining, 10);
+    if (Number.isSafeInteger(left)) this.opts.onRateLimit?.(left);
+    this.opts.log?.info(
       { upstream: this.base, repository, ratelimitRemaining: remaining, ratelimitLimit: res.headers.get('ratelimit-limit') ?? undefined },
       'upstream rate limit',
     );
