@@ -196,6 +196,26 @@ function gcSuite(name: string, open: () => Promise<SharedSqlStore>, skip?: strin
       assert.equal(sha(tagged.bytes), taggedRef.digest, 'a tagged referrer is kept');
     });
 
+    withWorld('deletes cosign tag-scheme signatures (sha256-<hex>.sig/.att) of a deleted image, after the grace period', async (w) => {
+      const image = await pushImage(w, 'team/app', 'v1', mk('{"img":1}'), [mk('image layer')]);
+      const other = await pushImage(w, 'team/app', 'v2', mk('{"img":2}'), [mk('image layer 2')]);
+      // The tags cosign 1-2 write (SIGNATURE_SPEC.md): sha256:<hex> -> sha256-<hex>.sig, .att.
+      const tagFor = (digest: string, kind: string): string => `${digest.replace(':', '-')}.${kind}`;
+      const sigPayload = mk('simple signing payload of v1');
+      const sig = await pushImage(w, 'team/app', tagFor(image.digest, 'sig'), mk('{"sig":1}'), [sigPayload]);
+      await w.registry.putManifest('team/app', { tag: tagFor(image.digest, 'att') }, sig.bytes, 'application/vnd.oci.image.manifest.v1+json');
+      const otherSig = await pushImage(w, 'team/app', tagFor(other.digest, 'sig'), mk('{"sig":2}'), [mk('payload of v2')]);
+      await w.registry.deleteManifest('team/app', { digest: Digest.parse(image.digest) });
+      assert.equal((await w.gc.run()).referrersDeleted, 0, 'within the grace period');
+      w.clock.t += GRACE_MS + 1;
+      const r = await w.gc.run();
+      assert.equal(r.referrersDeleted, 2, 'both tags of the deleted image');
+      await assert.rejects(w.registry.getManifest('team/app', { digest: Digest.parse(sig.digest) }, false), /manifest unknown/);
+      assert.equal(await stored(w, sigPayload), false, "the signature's blobs go with it");
+      const kept = await w.registry.getManifest('team/app', { tag: tagFor(other.digest, 'sig') }, false);
+      assert.equal(sha(kept.bytes), otherSig.digest, 'the signature of an image still present stays');
+    });
+
     withWorld('a writer claiming a blob while GC deletes it waits, then records it anew', async (w) => {
       const b = mk('blob being collected while re-uploaded');
       await w.meta.claimBlob(b.digest, b.bytes.length, T0);

@@ -29,6 +29,10 @@
  *   G1 orphan referrers: a manifest with a subject that is absent from its
  *      repository, untagged, unreferenced, pushed before cutoff:
  *        lock the manifest row; re-check all of that; delete it
+ *   G1b orphan cosign tags: a tag sha256-<hex>.sig|att|sbom pushed before cutoff
+ *      whose image sha256:<hex> is absent from its repository:
+ *        lock the tag row; re-check; delete it, and its manifest unless
+ *        another tag, an index or a subject holds it (then G2 frees its blobs)
  *   G2 unreferenced links: a repository_blobs row created before cutoff that
  *      no manifest of its repository references:
  *        lock the link row; re-check; delete it
@@ -150,15 +154,21 @@ export class GarbageCollector {
     return report;
   }
 
-  /** G1. Deleting a referrer can orphan its own referrers, so rounds repeat until one deletes nothing. */
+  /**
+   * G1, with cosign's tag-scheme artifacts (G1b). Deleting a referrer can orphan its own referrers,
+   * so rounds repeat until one deletes nothing.
+   */
   private async referrers(cutoff: number, dryRun: boolean, signal?: AbortSignal): Promise<number> {
-    if (dryRun) return (await this.store.orphanReferrers(cutoff, 100_000)).length;
+    if (dryRun) {
+      return (await this.store.orphanReferrers(cutoff, 100_000)).length + (await this.store.orphanSignatureTags(cutoff, 100_000)).length;
+    }
     let total = 0;
     for (let i = 0; i < MAX_BATCHES; i++) {
       signal?.throwIfAborted();
       const found = await this.store.orphanReferrers(cutoff, this.batch);
       let deleted = 0;
       for (const r of found) if (await this.store.deleteOrphanReferrer(r, cutoff)) deleted++;
+      for (const t of await this.store.orphanSignatureTags(cutoff, this.batch)) if (await this.store.deleteOrphanSignatureTag(t, cutoff)) deleted++;
       total += deleted;
       this.opts.onProgress?.('referrers', total);
       if (deleted === 0) break;

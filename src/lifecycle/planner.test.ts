@@ -286,6 +286,20 @@ describe('referrers and index children (berth)', () => {
     assert.deepEqual(p.entry('sig-new'), { digest: digestOf('sig-new'), tags: [], rule: 1, reason: `referrer of ${short('app-new')}, which is kept` });
   });
 
+  test('cosign tag-scheme signatures and attestations (sha256-<hex>.sig/.att) follow the image they name', () => {
+    const tagOf = (name: string, kind: string): string => `${digestOf(name).replace(':', '-')}.${kind}`;
+    const images = [
+      named('app-old', ['prod-1'], 10),
+      named('app-new', ['prod-2'], 1),
+      // Pushed later than app-new: were they evaluated as tagged images, a keep-1 rule over * would expire the apps.
+      named('sig-old', [tagOf('app-old', 'sig'), tagOf('app-old', 'att')], 0.5),
+      named('sig-new', [tagOf('app-new', 'sig')], 0.5),
+    ];
+    const p = plan({ rules: [countRule(1, 1, { tagStatus: 'tagged', tagPatternList: ['*'] })] }, images);
+    assert.deepEqual(p.expired, ['app-old', 'sig-old']);
+    assert.equal(p.entry('sig-new').reason, `referrer of ${digestOf('app-new').slice(0, 'sha256:'.length + 12)}, which is kept`);
+  });
+
   test('referrers are not evaluated by rules, nor counted in rankings', () => {
     // Were the signature counted it would be the newest untagged image, pushing u-new to rank 2.
     const images = [named('u-old', [], 5), named('u-new', [], 1), named('sig', [], 0.5, { subject: digestOf('u-old') })];

@@ -27,7 +27,8 @@
  *    ones": the plan lists expired images oldest push first.
  *
  * berth additions:
- *  - Referrers (subject !== null) are never evaluated by rules (nor counted in rankings): a referrer
+ *  - Referrers (subject !== null, or tagged only with cosign's `sha256-<hex>.sig|att|sbom` tags of
+ *    one digest, which then counts as the subject) are never evaluated by rules (nor counted in rankings): a referrer
  *    follows its subject, transitively. One whose subject is not among the images is kept (rule
  *    null); garbage collection deals with orphans.
  *  - A manifest listed by an index among the images is not evaluated on its own (ECR: "If an image
@@ -39,6 +40,7 @@
  *    ago) and orderBy "pulled" (rank by last pull, else push).
  *  Ties in a ranking (equal times) are broken by digest, so a plan is deterministic.
  */
+import { taggedSubject } from '../oci/cosign-tags.js';
 import type { LifecyclePolicy, LifecycleRule } from './policy.js';
 import { compileTagPattern, type TagPattern } from './tag-pattern.js';
 
@@ -77,7 +79,9 @@ interface Decision {
 }
 
 /** Every input image appears exactly once, in `expire` or in `keep`, both ordered oldest push first. */
-export function planLifecycle(policy: LifecyclePolicy, images: ImageInfo[], now: number): LifecyclePlan {
+export function planLifecycle(policy: LifecyclePolicy, listed: ImageInfo[], now: number): LifecyclePlan {
+  // Cosign's tag-scheme signatures, attestations and SBOMs follow the image they name, as referrers do.
+  const images = listed.map((i) => (i.subject === null ? { ...i, subject: taggedSubject(i.tags) ?? null } : i));
   const byDigest = new Map<string, ImageInfo>();
   for (const image of images) {
     if (byDigest.has(image.digest)) throw new TypeError(`planLifecycle: image ${image.digest} is listed twice`);

@@ -11,6 +11,11 @@ export interface RepositoryDigest {
   digest: string;
 }
 
+export interface RepositoryTag {
+  repository: string;
+  tag: string;
+}
+
 export interface SizedDigest {
   digest: string;
   size: number;
@@ -21,6 +26,16 @@ export interface GcStore {
   orphanReferrers(cutoff: number, limit: number): Promise<RepositoryDigest[]>;
   /** Deletes the referrer (and its tags) if its subject is still absent; false when it is not. */
   deleteOrphanReferrer(ref: RepositoryDigest, cutoff: number): Promise<boolean>;
+  /**
+   * Cosign tag-scheme tags (`sha256-<hex>.sig|att|sbom`, src/oci/cosign-tags.ts) pushed before
+   * `cutoff` whose image `sha256:<hex>` is absent from their repository, at most `limit`.
+   */
+  orphanSignatureTags(cutoff: number, limit: number): Promise<RepositoryTag[]>;
+  /**
+   * Deletes the tag if its image is still absent, and then its manifest when nothing else holds
+   * it (another tag, an index, a subject of its own); false when the tag stays.
+   */
+  deleteOrphanSignatureTag(ref: RepositoryTag, cutoff: number): Promise<boolean>;
   /**
    * Blob links created before `cutoff` that no manifest of their repository
    * references, after `after` in (repository, digest) order, at most `limit`.

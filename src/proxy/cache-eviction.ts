@@ -1,4 +1,5 @@
 import type { ImageRecord, MetadataStore } from '../metadata/metadata-store.js';
+import { taggedSubject } from '../oci/cosign-tags.js';
 import type { AuditStore } from '../metadata/settings-store.js';
 import type { ClientLog } from '../client/registry-client.js';
 import type { ProxyProjects } from './proxy-projects.js';
@@ -13,6 +14,9 @@ export interface EvictionReport {
   evicted: { repository: string; digest: string; tags: string[] }[];
 }
 
+/** A referrer's subject, or for cosign's tag-scheme artifacts the image their tag names. */
+const subjectOf = (i: ImageRecord): string | undefined => i.subject ?? taggedSubject(i.tags);
+
 /** Bytes of blobs that images of the project hold (blobs fetched but no longer referenced do not count). */
 const REFERENCED_ONLY = Number.MAX_SAFE_INTEGER;
 /** Bounds one run: repositories listed, and images removed. */
@@ -24,9 +28,10 @@ const MAX_EVICTIONS_PER_RUN = 10_000;
  * whole images are removed, least recently pulled first (never pulled: by when
  * they were cached), across the project's repositories, until the bytes its
  * images reference fit. An image goes with the manifests of its index and its
- * referrers; a manifest another index still lists stays (the metadata store
- * refuses it). Removed content is fetched again on the next pull; the bytes
- * themselves are reclaimed by garbage collection. Each removal is audited.
+ * referrers (cosign's tag-scheme signatures count as referrers); a manifest
+ * another index still lists stays (the metadata store refuses it). Removed
+ * content is fetched again on the next pull; the bytes themselves are
+ * reclaimed by garbage collection. Each removal is audited.
  */
 export class CacheEviction {
   private readonly running = new Map<string, Promise<EvictionReport | undefined>>();
@@ -113,7 +118,7 @@ export class CacheEviction {
         const images = await this.meta.listImages(repository);
         const listed = new Set(images.flatMap((i) => i.children));
         for (const root of images) {
-          if (root.subject !== null || listed.has(root.digest)) continue;
+          if (subjectOf(root) !== undefined || listed.has(root.digest)) continue;
           out.push({ repository, root, images, usedAt: root.lastPulledAt ?? root.pushedAt });
         }
       }
@@ -133,7 +138,8 @@ export class CacheEviction {
       for (const i of images) {
         if (group.has(i.digest)) continue;
         const listedByGroup = [...group.values()].some((g) => g.children.includes(i.digest));
-        if (listedByGroup || (i.subject !== null && group.has(i.subject))) {
+        const subject = subjectOf(i);
+        if (listedByGroup || (subject !== undefined && group.has(subject))) {
           group.set(i.digest, i);
           grew = true;
         }

@@ -1,6 +1,7 @@
-import type { GcStore, RepositoryDigest, SizedDigest } from '../gc-store.js';
+import type { GcStore, RepositoryDigest, RepositoryTag, SizedDigest } from '../gc-store.js';
 import type { SqlDatabase, SqlExecutor } from './sql-database.js';
 import { dropRepositoryIfEmpty, rowLock } from './sql-locks.js';
+import { cosignTagSubject } from '../../oci/cosign-tags.js';
 
 /**
  * GcStore over a SqlDatabase. Candidates are found with plain reads; every
@@ -43,6 +44,50 @@ export class SqlGcStore implements GcStore {
       if (keep) return false;
       await q.run('DELETE FROM manifest_references WHERE repository_id = ? AND manifest_digest = ?', [repo.id, ref.digest]);
       await q.run('DELETE FROM manifests WHERE repository_id = ? AND digest = ?', [repo.id, ref.digest]);
+      await dropRepositoryIfEmpty(q, this.db.dialect, repo.id);
+      return true;
+    });
+  }
+
+  async orphanSignatureTags(cutoff: number, limit: number): Promise<RepositoryTag[]> {
+    // sha256- (7) + 64 hex + .sig/.att (4) or .sbom (5); the image's digest is sha256: + the hex.
+    const rows = await this.db.all<{ name: string; tag: string }>(
+      `SELECT r.name, t.name AS tag FROM tags t JOIN repositories r ON r.id = t.repository_id
+       WHERE t.pushed_at < ? AND length(t.name) IN (75, 76) AND substr(t.name, 1, 7) = 'sha256-'
+         AND substr(t.name, 72) IN ('.sig', '.att', '.sbom')
+         AND NOT EXISTS (SELECT 1 FROM manifests s WHERE s.repository_id = t.repository_id AND s.digest = 'sha256:' || substr(t.name, 8, 64))
+       ORDER BY r.name, t.name LIMIT ?`,
+      [cutoff, limit],
+    );
+    return rows.map((r) => ({ repository: r.name, tag: r.tag }));
+  }
+
+  async deleteOrphanSignatureTag(ref: RepositoryTag, cutoff: number): Promise<boolean> {
+    const subject = cosignTagSubject(ref.tag);
+    if (!subject) return false;
+    return this.db.transaction(async (q) => {
+      const repo = await q.get<{ id: number }>('SELECT id FROM repositories WHERE name = ?', [ref.repository]);
+      if (!repo) return false;
+      const t = await q.get<{ manifest_digest: string; pushed_at: number | string }>(
+        `SELECT manifest_digest, pushed_at FROM tags WHERE repository_id = ? AND name = ?${this.forUpdate}`,
+        [repo.id, ref.tag],
+      );
+      if (!t || Number(t.pushed_at) >= cutoff) return false;
+      if (await q.get('SELECT 1 AS ok FROM manifests WHERE repository_id = ? AND digest = ?', [repo.id, subject])) return false;
+      await q.run('DELETE FROM tags WHERE repository_id = ? AND name = ?', [repo.id, ref.tag]);
+      const m = await q.get<{ subject_digest: string | null }>(
+        `SELECT subject_digest FROM manifests WHERE repository_id = ? AND digest = ?${this.forUpdate}`,
+        [repo.id, t.manifest_digest],
+      );
+      const held =
+        !m ||
+        m.subject_digest !== null ||
+        (await q.get('SELECT 1 AS ok FROM tags WHERE repository_id = ? AND manifest_digest = ?', [repo.id, t.manifest_digest])) ||
+        (await q.get('SELECT 1 AS ok FROM manifest_references WHERE repository_id = ? AND child_digest = ?', [repo.id, t.manifest_digest]));
+      if (!held) {
+        await q.run('DELETE FROM manifest_references WHERE repository_id = ? AND manifest_digest = ?', [repo.id, t.manifest_digest]);
+        await q.run('DELETE FROM manifests WHERE repository_id = ? AND digest = ?', [repo.id, t.manifest_digest]);
+      }
       await dropRepositoryIfEmpty(q, this.db.dialect, repo.id);
       return true;
     });
