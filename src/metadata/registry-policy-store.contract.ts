@@ -5,6 +5,7 @@ import { contractCases } from '../../test/helpers/contract-case.js';
 import type { ImageRecord, MetadataStore, NewManifest, PushLimits } from './metadata-store.js';
 import type { AuditEntry, AuditStore, ProjectUsage, SettingsStore, UsageStore } from './settings-store.js';
 import type { GcStore } from './gc-store.js';
+import type { ScanRecord, ScanStore, SignatureCheckStore } from './scan-store.js';
 
 /**
  * The contract of what lifecycle policies, tag immutability, quotas, settings,
@@ -18,6 +19,7 @@ export interface RegistryPolicyStoreFixture {
   meta: MetadataStore;
   settings: SettingsStore & AuditStore & UsageStore;
   gc: GcStore;
+  scans: ScanStore & SignatureCheckStore;
   cleanup(): Promise<void>;
 }
 
@@ -394,6 +396,41 @@ export function registryPolicyStoreContract(
       assert.equal(await settings.projectTags('team'), 3);
       assert.equal(await settings.projectTags('teamx'), 1);
       assert.equal(await settings.projectTags('tea'), 0);
+    });
+
+    // --- scan reports and signature checks ------------------------------------------------
+
+    contractCase('scan reports are kept per manifest digest; stale ones are listed by generation', async ({ scans }) => {
+      const rec = (seed: string, generation: number, status: ScanRecord['status'] = 'done'): ScanRecord => ({
+        digest: dg(seed),
+        status,
+        generation,
+        scannedAt: T0 + generation,
+        counts: { critical: 1, high: 2, medium: 3, low: 4, unknown: 5 },
+        report: JSON.stringify({ seed }),
+      });
+      assert.equal(await scans.getScan(dg('a')), undefined);
+      for (const r of [rec('a', 1), rec('b', 2), rec('c', 1, 'failed'), rec('d', 3)]) await scans.putScan(r);
+      assert.deepEqual(await scans.getScan(dg('a')), rec('a', 1));
+      const stale = [dg('a'), dg('b')].sort();
+      // Generation 3: a and b were matched against older databases; c failed (nothing to match), d is current.
+      assert.deepEqual(await scans.staleScans(3, 10), stale);
+      assert.deepEqual(await scans.staleScans(3, 1), stale.slice(0, 1));
+      assert.deepEqual(await scans.staleScans(3, 10, stale[0]), stale.slice(1));
+      await scans.putScan({ ...rec('a', 3), report: '{"again":true}' });
+      assert.equal((await scans.getScan(dg('a')))?.report, '{"again":true}');
+      assert.deepEqual(await scans.staleScans(3, 10), [dg('b')]);
+    });
+
+    contractCase('a signature check is kept per repository and digest, replaced and forgotten', async ({ scans }) => {
+      const check = { repository: 'team/app', digest: dg('img'), trustVersion: 'v1', checkedAt: T0, verified: true, result: '{"ok":1}' };
+      await scans.putSignatureCheck(check);
+      assert.deepEqual(await scans.getSignatureCheck('team/app', dg('img')), check);
+      assert.equal(await scans.getSignatureCheck('team/other', dg('img')), undefined);
+      await scans.putSignatureCheck({ ...check, trustVersion: 'v2', verified: false, result: '{}' });
+      assert.deepEqual(await scans.getSignatureCheck('team/app', dg('img')), { ...check, trustVersion: 'v2', verified: false, result: '{}' });
+      await scans.deleteSignatureCheck('team/app', dg('img'));
+      assert.equal(await scans.getSignatureCheck('team/app', dg('img')), undefined);
     });
 
     // --- the pull-through cache -----------------------------------------------------------

@@ -158,6 +158,35 @@ const v4Auth = (bigint: string, text: string): string[] => [
   `CREATE INDEX audit_log_project ON audit_log(project, at)`,
 ];
 
+/**
+ * Scanning and signatures. A scan report belongs to a manifest digest (the same bytes scan alike in
+ * any repository); `generation` is the advisory database's generation its findings were matched
+ * against, so a newer database finds the reports to match again. A signature check belongs to a
+ * repository's manifest and the trust settings (`trust_version`) it was checked under.
+ */
+const v5ScanSign = (bigint: string, text: string): string[] => [
+  `CREATE TABLE scan_reports (
+     digest TEXT PRIMARY KEY,
+     status TEXT NOT NULL,
+     generation ${bigint} NOT NULL,
+     scanned_at ${bigint} NOT NULL,
+     critical INTEGER NOT NULL,
+     high INTEGER NOT NULL,
+     medium INTEGER NOT NULL,
+     low INTEGER NOT NULL,
+     unknown INTEGER NOT NULL,
+     report TEXT NOT NULL)`,
+  `CREATE INDEX scan_reports_generation ON scan_reports(generation, digest)`,
+  `CREATE TABLE signature_checks (
+     repository ${text} NOT NULL,
+     digest TEXT NOT NULL,
+     trust_version TEXT NOT NULL,
+     checked_at ${bigint} NOT NULL,
+     verified INTEGER NOT NULL,
+     result TEXT NOT NULL,
+     PRIMARY KEY (repository, digest))`,
+];
+
 export const MIGRATIONS: Migration[] = [
   {
     version: 1,
@@ -183,5 +212,10 @@ export const MIGRATIONS: Migration[] = [
     version: 4,
     name: 'access control',
     sql: { sqlite: v4Auth('INTEGER', 'TEXT'), postgres: v4Auth('BIGINT', 'TEXT COLLATE "C"') },
+  },
+  {
+    version: 5,
+    name: 'scanning and signatures',
+    sql: { sqlite: v5ScanSign('INTEGER', 'TEXT'), postgres: v5ScanSign('BIGINT', 'TEXT COLLATE "C"') },
   },
 ];

@@ -7,6 +7,7 @@ import { PostgresDatabase, toPostgresPlaceholders } from './postgres-database.js
 import { metadataStoreContract } from '../metadata-store.contract.js';
 import { registryPolicyStoreContract } from '../registry-policy-store.contract.js';
 import { SqlSettingsStore } from './sql-settings-store.js';
+import { SqlScanStore } from './sql-scan-store.js';
 import { SqlGcStore } from './sql-gc-store.js';
 import { postgresStores } from '../../../test/helpers/sql-test-databases.js';
 
@@ -93,7 +94,7 @@ if (unreachable) {
   registryPolicyStoreContract('postgres', async () => {
     const shared = await policyDbs.store();
     const db = await shared.open();
-    return { meta: new SqlMetadataStore(db), settings: new SqlSettingsStore(db), gc: new SqlGcStore(db), cleanup: () => shared.cleanup() };
+    return { meta: new SqlMetadataStore(db), settings: new SqlSettingsStore(db), gc: new SqlGcStore(db), scans: new SqlScanStore(db), cleanup: () => shared.cleanup() };
   });
 
   describe('PostgresDatabase specifics', () => {

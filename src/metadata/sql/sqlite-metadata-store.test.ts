@@ -8,6 +8,7 @@ import { SqliteDatabase } from './sqlite-database.js';
 import { metadataStoreContract } from '../metadata-store.contract.js';
 import { registryPolicyStoreContract } from '../registry-policy-store.contract.js';
 import { SqlSettingsStore } from './sql-settings-store.js';
+import { SqlScanStore } from './sql-scan-store.js';
 import { SqlGcStore } from './sql-gc-store.js';
 import { sqliteStore } from '../../../test/helpers/sql-test-databases.js';
 
@@ -32,7 +33,7 @@ metadataStoreContract('sqlite', async () => {
 registryPolicyStoreContract('sqlite', async () => {
   const shared = await sqliteStore();
   const db = await shared.open();
-  return { meta: new SqlMetadataStore(db), settings: new SqlSettingsStore(db), gc: new SqlGcStore(db), cleanup: () => shared.cleanup() };
+  return { meta: new SqlMetadataStore(db), settings: new SqlSettingsStore(db), gc: new SqlGcStore(db), scans: new SqlScanStore(db), cleanup: () => shared.cleanup() };
 });
 
 describe('SqlMetadataStore on SQLite specifics', () => {
