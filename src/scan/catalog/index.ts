@@ -54,14 +54,15 @@ export async function catalogImage(
   const packages = [...read.inspected.values()].flat();
   for (const file of read.tree.list(() => true)) {
     opts.signal?.throwIfAborted();
-    packages.push(...(await inspectFile(catalogers, file, warn)));
+    for (const p of await inspectFile(catalogers, file, warn)) packages.push(p);
   }
   const os = detectOs(read.tree);
   for (const c of catalogers) {
     if (!c.catalog) continue;
     opts.signal?.throwIfAborted();
     try {
-      packages.push(...(await c.catalog(read.tree, os, (m) => warn(`${c.name}: ${m}`))));
+      // One by one: spreading 100,000+ packages into push's arguments overflows the stack.
+      for (const p of await c.catalog(read.tree, os, (m) => warn(`${c.name}: ${m}`))) packages.push(p);
     } catch (e) {
       warn(`${c.name}: failed: ${e instanceof Error ? e.message : String(e)}`);
     }
@@ -75,7 +76,7 @@ async function inspectFile(catalogers: Cataloger[], file: ImageFile, warn: (mess
   for (const c of catalogers) {
     if (!c.inspect || c.select(file.path, file.size, file.mode) !== 'inspect') continue;
     try {
-      found.push(...(await c.inspect(file)));
+      for (const p of await c.inspect(file)) found.push(p);
     } catch (e) {
       warn(`${c.name}: failed on ${file.path}: ${e instanceof Error ? e.message : String(e)}`);
     }
