@@ -56,7 +56,7 @@ export async function startBerth(opts: BerthOptions): Promise<BenchTarget> {
     label: ['berth', version, opts.labelSuffix].filter(Boolean).join(' '),
     command: process.execPath,
     args: [...nodeArgs, BERTH_BIN, 'serve', '--listen', `127.0.0.1:${port}`, '--data', dataDir],
-    env: { BERTH_LOG_LEVEL: 'warn', ...opts.env },
+    env: { BERTH_LOG_LEVEL: 'warn', BERTH_SCAN_DB_SCHEDULE: '', ...opts.env },
     port,
     readyPath: '/v2/',
     dir: opts.dir,

@@ -28,6 +28,22 @@ import { SettingsService } from './lifecycle/settings-service.js';
 import { SettingsPushRules } from './lifecycle/settings-push-rules.js';
 import { LifecycleService } from './lifecycle/lifecycle-service.js';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Cron } from 'croner';
+import { Digest } from './oci/digest.js';
+import { MediaType } from './oci/media-type.js';
+import { SqlScanStore } from './metadata/sql/sql-scan-store.js';
+import { allGates, type PushedManifest } from './registry/pull-gate.js';
+import { ScanService } from './scan/scan-service.js';
+import { ScanGate } from './scan/scan-gate.js';
+import { parseScanPolicy, type ScanPolicy } from './scan/policy.js';
+import { AdvisoryDb } from './scan/advisories/index.js';
+import { DEFAULT_ECOSYSTEMS } from './scan/scanner.js';
+import { BERTH_VERSION } from './version.js';
+import { SignatureService } from './sign/signature-service.js';
+import { SignatureGate } from './sign/signature-gate.js';
+import { parseSigningPolicy, type SigningPolicy } from './sign/policy.js';
+
 import { AuditRecorder } from './auth/audit-recorder.js';
 import { AccessControl } from './auth/access-control.js';
 import { TokenService } from './auth/token-service.js';
@@ -53,17 +69,67 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const { db, meta } = await openMetadataDatabase(config, log);
 
   const settingsStore = new SqlSettingsStore(db);
-  const settings = new SettingsService(settingsStore);
+  const settings = new SettingsService(settingsStore, { parsers: { scanning: parseScanPolicy, signing: parseSigningPolicy } });
+  const scanStore = new SqlScanStore(db);
+  const signatures = new SignatureService({
+    meta,
+    blobs,
+    checks: scanStore,
+    policy: (repository) => settings.forRepository<SigningPolicy>('signing', repository),
+    registryHost: publicHost(config),
+    log: log.child({ component: 'sign' }),
+  });
   const rules = new SettingsPushRules(settings, meta, config.gc.graceSeconds * 1000);
   const uploads = new BlobUploads(blobs, meta, Date.now, rules);
   const pulls = new PullRecorder(meta, config.registry.pullTimeFlushSeconds * 1000, (e) =>
     log.error({ err: e }, 'recording pull times failed'),
   );
   pulls.start();
+  const queue = new SqlJobQueue(db);
+  const scanPolicy = (repository: string) => settings.forRepository<ScanPolicy>('scanning', repository);
+  const scans = config.scan.enabled
+    ? new ScanService({
+        content: {
+          manifest: async (repository, digest) => {
+            const record = await meta.getManifest(repository, digest);
+            const bytes = record && (await blobs.readBytes(Digest.parse(digest)));
+            return record && bytes ? { record, bytes } : undefined;
+          },
+          blob: async (digest) => {
+            const stream = await blobs.read(Digest.parse(digest));
+            if (!stream) throw new Error(`blob ${digest} is missing from storage`);
+            return stream;
+          },
+          attach: async (repository, artifactBlobs, manifest) => {
+            // A pull-through cache takes no pushes: its images keep their reports without an attached SBOM.
+            if (await proxies.route(repository)) return false;
+            for (const b of artifactBlobs) await registry.putArtifactBlob(repository, b);
+            await registry.putManifest(repository, { digest: Digest.fromBytes(manifest) }, manifest, MediaType.OciManifest);
+            return true;
+          },
+        },
+        store: scanStore,
+        policy: async (repository) => (await scanPolicy(repository))?.document,
+        enqueue: (repository, digest) => {
+          void queue
+            .enqueue({ kind: 'scan', payload: { repository, digest }, key: `scan:${repository}@${digest}`, maxAttempts: 2 }, Date.now())
+            .then(() => scheduler.wake())
+            .catch((e: unknown) => log.warn({ repository, digest, err: (e as Error).message }, 'queueing a scan failed'));
+        },
+        dbDir: advisoryDir(config),
+        log: log.child({ component: 'scan' }),
+        version: BERTH_VERSION,
+      })
+    : undefined;
   const registryOptions = {
     deleteEnabled: config.registry.delete.enabled,
     maxManifestBytes: config.registry.maxManifestBytes,
     rules,
+    pullGate: allGates([...(scans ? [new ScanGate(scans, scanPolicy)] : []), new SignatureGate(signatures)]),
+    onPushed: (m: PushedManifest) => {
+      scans?.onPushed(m);
+      signatures.onPushed(m);
+    },
   };
   const metrics = new Metrics();
   // The pull-through cache wraps the local registry; proxy projects come from the config file and the API.
@@ -96,7 +162,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
 
   // Periodic work runs once per period across all nodes, through the job queue in the metadata database.
   const scheduler = new Scheduler({
-    queue: new SqlJobQueue(db),
+    queue,
     owner: `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`,
     log: log.child({ component: 'jobs' }),
   });
@@ -118,6 +184,17 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       log.info({ ...(await gc.run({ signal })) }, 'garbage collection finished');
     });
   }
+  if (scans) {
+    scheduler.handle('scan', async ({ payload, signal }) => {
+      const { repository, digest } = payload as { repository: string; digest: string };
+      await scans.scan(repository, digest, signal);
+    });
+    // Reports matched against an older advisory database are matched again (no layer is read).
+    scheduler.every('scan-rematch', 600_000, async ({ signal }) => {
+      await scans.rematchStale(signal);
+    });
+  }
+  const advisoryUpdates = scans && config.scan.db.schedule !== '' ? scheduleAdvisoryUpdates(config, scans, log) : undefined;
   // Caches over their size limit are trimmed after each fill; this catches what other nodes filled.
   scheduler.every('proxy-evict', 600_000, async ({ signal }) => {
     await eviction.evictAll(signal);
@@ -150,6 +227,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     auth,
     audit,
     metrics,
+    scans,
+    signatures,
     mirror: config.mirror ? (name: string) => registry.mirrorName(name) : undefined,
   };
   const tls =
@@ -166,11 +245,13 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     url,
     close() {
       closing ??= (async () => {
+        advisoryUpdates?.stop();
         await Promise.all([
           scheduler.stop(config.shutdownTimeoutSeconds * 1000),
           http.shutdown(config.shutdownTimeoutSeconds * 1000),
           plain?.shutdown(config.shutdownTimeoutSeconds * 1000),
         ]);
+        await signatures.idle();
         await pulls.stop();
         await audit.stop();
         await meta.close();
@@ -178,6 +259,45 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       return closing;
     },
   };
+}
+
+/** This registry's name in Notation trust policy scopes: registry.publicHost, else localhost and the listen port. */
+function publicHost(config: Config): string {
+  if (config.registry.publicHost) return config.registry.publicHost;
+  const port = config.listen.slice(config.listen.lastIndexOf(':') + 1);
+  return `localhost:${port}`;
+}
+
+/** The advisory database directory: scan.db.dir (BERTH_SCAN_DB_DIR), else <data>/advisories. */
+export function advisoryDir(config: Config): string {
+  return config.scan.db.dir || join(config.data, 'advisories');
+}
+
+/**
+ * Each node keeps its own advisory database, so each downloads the OSV
+ * exports on the schedule (croner, UTC), then matches kept reports again.
+ * A failed download (offline) is a warning: the database stays as it was.
+ */
+function scheduleAdvisoryUpdates(config: Config, scans: ScanService, log: Logger): Cron {
+  const updateLog = log.child({ component: 'advisories' });
+  return new Cron(config.scan.db.schedule, { timezone: 'UTC', protect: true }, async () => {
+    let db: AdvisoryDb | undefined;
+    try {
+      db = AdvisoryDb.open(advisoryDir(config));
+      const r = await db.update({
+        baseUrl: config.scan.db.baseUrl,
+        ecosystems: config.scan.db.ecosystems.length > 0 ? config.scan.db.ecosystems : DEFAULT_ECOSYSTEMS,
+      });
+      updateLog.info({ ecosystems: r.ecosystems.map((e) => `${e.name}: ${e.status}`) }, 'advisory database updated');
+      db.close();
+      db = undefined;
+      await scans.rematchStale();
+    } catch (e) {
+      updateLog.warn({ err: (e as Error).message }, 'advisory database update failed; scans use the database as it was');
+    } finally {
+      db?.close();
+    }
+  });
 }
 
 async function listen(http: HttpServer, address: string, scheme: 'http' | 'https'): Promise<string> {

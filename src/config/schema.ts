@@ -158,6 +158,11 @@ export const ConfigSchema = z
       .prefault({}),
     registry: z
       .object({
+        publicHost: z
+          .string()
+          .regex(/^$|^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/, 'must be HOST[:PORT], e.g. registry.example.com')
+          .default('')
+          .describe('The host[:port] clients use for this registry ("" for localhost and the listen port); names images in Notation trust policy scopes'),
         delete: z
           .object({
             enabled: z.boolean().default(true).describe('Allow DELETE of manifests, tags and blobs (405 UNSUPPORTED when false)'),
@@ -228,6 +233,29 @@ export const ConfigSchema = z
     lifecycle: z
       .object({
         schedule: cronSchedule('0 3 * * *').describe('When lifecycle policies are applied to every repository that has one (cron, UTC; "" for never)'),
+      })
+      .strict()
+      .prefault({}),
+    scan: z
+      .object({
+        enabled: z.boolean().default(true).describe('Scanning in the registry: scan on push (per project policy), reports, the vulnerability pull policy'),
+        db: z
+          .object({
+            dir: z
+              .string()
+              .default('')
+              .describe('Advisory database directory ("" for <data>/advisories); every node keeps its own copy'),
+            schedule: cronSchedule('17 */6 * * *').describe(
+              'When this node downloads the OSV exports into its advisory database (cron, UTC; "" for never, e.g. offline: use berth db import)',
+            ),
+            baseUrl: z.string().url().default('https://osv-vulnerabilities.storage.googleapis.com').describe('Where the OSV exports are (<baseUrl>/<ecosystem>/all.zip)'),
+            ecosystems: z
+              .preprocess((v) => (typeof v === 'string' ? safeJson(v) : v), z.array(z.string().min(1).max(100)))
+              .default([])
+              .describe('OSV ecosystems to download ([] for those berth catalogs). From the environment as a JSON array'),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),

@@ -16,6 +16,10 @@ import { tokenRoutes } from './auth/token-routes.js';
 import type { AuditRecorder } from '../auth/audit-recorder.js';
 import type { Action } from '../auth/scope.js';
 import type { Metrics } from '../observability/metrics.js';
+import type { ScanService } from '../scan/scan-service.js';
+import { scanRoutes } from './api/scan-api.js';
+import type { SignatureService } from '../sign/signature-service.js';
+import { signatureRoutes } from './api/signature-api.js';
 
 export interface HttpOptions {
   registry: Registry;
@@ -29,6 +33,10 @@ export interface HttpOptions {
   auth?: { http: HttpAuth; service: string };
   /** Records pushes, pulls (manifests) and deletes. */
   audit?: AuditRecorder;
+  /** Scanning in the registry: /api/v1/scan/<name>/<digest>. */
+  scans?: ScanService;
+  /** Signature status: /api/v1/signatures/<name>/<digest>. */
+  signatures?: SignatureService;
   /** Prometheus metrics: every request is counted, and /metrics serves them. */
   metrics: Metrics;
   /**
@@ -103,6 +111,8 @@ export function buildRoutes(opts: HttpOptions): Route[] {
     route('/v2/:name*/blobs/:digest', { GET: blobs.get, HEAD: blobs.get, DELETE: blobs.delete }, repo({ ...READ, DELETE: 'delete' })),
     route('/v2/:name*/referrers/:digest', { GET: discovery.referrers }, repo(READ)),
     ...(opts.auth ? [route('/token', tokenRoutes(opts.auth.http, opts.auth.service))] : []),
+    ...(opts.scans ? [route('/api/v1/scan/:name*/:digest', scanRoutes(registry, opts.scans), repo({ GET: 'pull', POST: 'push' }))] : []),
+    ...(opts.signatures ? [route('/api/v1/signatures/:name*/:digest', signatureRoutes(registry, opts.signatures), repo(READ))] : []),
     ...Object.entries(opts.management ? managementRoutes(opts.management) : {}).map(([path, methods]) => route(path, methods, ADMIN)),
     route('/metrics', {
       GET: async (ctx) => {

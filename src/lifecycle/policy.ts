@@ -34,6 +34,7 @@
  *  - tagPatternType "wildcard" (default) | "regex": tagPatternList entries are regular expressions,
  *    matched against the whole tag.
  */
+import { PolicyDocumentError } from '../errors/document-error.js';
 import { compileTagPattern, TagPatternError, type TagPatternType } from './tag-pattern.js';
 
 export type TagStatus = 'tagged' | 'untagged' | 'any';
@@ -66,14 +67,14 @@ export interface LifecyclePolicy {
 }
 
 /** A policy (or immutability rules) document was refused. */
-export class LifecyclePolicyError extends Error {
-  override readonly name = 'LifecyclePolicyError';
+export class LifecyclePolicyError extends PolicyDocumentError {
+  override name = 'LifecyclePolicyError';
   /**
    * @param field path of the offending value, e.g. "rules[1].selection.countUnit" ("" for the document)
    * @param rulePriority the rule's rulePriority when it was readable
    */
-  constructor(message: string, readonly field: string, readonly rulePriority?: number) {
-    super(message);
+  constructor(message: string, field: string, readonly rulePriority?: number) {
+    super(message, field);
   }
 }
 

@@ -1,12 +1,16 @@
 import { policyInvalid, nameInvalid, notFound } from '../errors/registry-error.js';
 import { nameProblem } from '../oci/reference.js';
 import { projectOf, type PolicyKind, type SettingsStore } from '../metadata/settings-store.js';
+import { PolicyDocumentError } from '../errors/document-error.js';
 import { LifecyclePolicyError, parseLifecyclePolicy } from './policy.js';
 import { parseImmutabilityRules } from './immutability.js';
 import { parseQuota } from './quota.js';
 
-/** Validators per kind: each throws LifecyclePolicyError naming the field. */
-const PARSERS: Record<PolicyKind, (input: unknown) => unknown> = {
+/** Validates a document into its typed form; throws PolicyDocumentError naming the field. */
+export type DocumentParser = (input: unknown) => unknown;
+
+/** Validators of the lifecycle kinds; scanning and signing bring theirs (constructor). */
+const LIFECYCLE_PARSERS: Record<'lifecycle' | 'immutability' | 'quota', DocumentParser> = {
   lifecycle: parseLifecyclePolicy,
   immutability: parseImmutabilityRules,
   quota: parseQuota,
@@ -51,10 +55,19 @@ export class SettingsService {
 
   constructor(
     private readonly store: SettingsStore,
-    opts: { now?: () => number; cacheMs?: number } = {},
+    opts: { now?: () => number; cacheMs?: number; parsers?: Partial<Record<PolicyKind, DocumentParser>> } = {},
   ) {
     this.now = opts.now ?? Date.now;
     this.cacheMs = opts.cacheMs ?? 2000;
+    this.parsers = { ...opts.parsers, ...LIFECYCLE_PARSERS };
+  }
+
+  private readonly parsers: Partial<Record<PolicyKind, DocumentParser>>;
+
+  private parser(kind: PolicyKind): DocumentParser {
+    const p = this.parsers[kind];
+    if (!p) throw notFound(`${kind} settings (that capability is not enabled)`);
+    return p;
   }
 
   async get<T>(kind: PolicyKind, target: string): Promise<Setting<T> | undefined> {
@@ -73,9 +86,10 @@ export class SettingsService {
     checkTarget(kind, target);
     let document: T;
     try {
-      document = PARSERS[kind](input) as T;
+      document = this.parser(kind)(input) as T;
     } catch (e) {
       if (e instanceof LifecyclePolicyError) throw policyInvalid(e.message, { field: e.field, rulePriority: e.rulePriority ?? null });
+      if (e instanceof PolicyDocumentError) throw policyInvalid(e.message, { field: e.field });
       throw e;
     }
     const now = this.now();
@@ -111,7 +125,7 @@ export class SettingsService {
     if (hit && now - hit.at < this.cacheMs) return hit.value as Setting<T> | undefined;
     const row = await this.store.getSetting(kind, target);
     // Stored documents validated when written; parsing again yields the typed form.
-    const value = row ? { target, document: PARSERS[kind](JSON.parse(row.document)) as T, updatedAt: row.updatedAt } : undefined;
+    const value = row ? { target, document: this.parser(kind)(JSON.parse(row.document)) as T, updatedAt: row.updatedAt } : undefined;
     if (this.cache.size > 10_000) this.cache.clear();
     this.cache.set(key, { at: now, value });
     return value;

@@ -4,8 +4,8 @@
  * validating them is the capability's business.
  */
 
-/** Policy documents, validated and cached by lifecycle/settings-service.ts. */
-export type PolicyKind = 'lifecycle' | 'immutability' | 'quota';
+/** Policy documents, validated (by each capability's parser) and cached by lifecycle/settings-service.ts. */
+export type PolicyKind = 'lifecycle' | 'immutability' | 'quota' | 'scanning' | 'signing';
 /** Pull-through cache projects managed through the API (proxy/proxy-projects.ts). */
 export type SettingKind = PolicyKind | 'proxy';
 

@@ -1,3 +1,4 @@
+import type { PullGate, PushListener } from './pull-gate.js';
 import type { Readable } from 'node:stream';
 import { LRUCache } from 'lru-cache';
 import { Digest } from '../oci/digest.js';
@@ -29,6 +30,10 @@ export interface RegistryOptions {
   now?: () => number;
   /** Tag immutability and quotas, when the lifecycle capability is registered. */
   rules?: PushRules;
+  /** Project pull policies (vulnerabilities, signatures), consulted before a manifest is served. */
+  pullGate?: PullGate;
+  /** Told after each manifest push (scan on push, signature checks). */
+  onPushed?: PushListener;
 }
 
 export interface BlobInfo {
@@ -121,6 +126,25 @@ export class Registry {
    * Cross-repository mount (distribution-spec "Mounting a blob from another
    * repository"): links the blob when `from` has it; false when it cannot.
    */
+  /** True when the repository has the manifest (no pull is recorded, no pull policy consulted). */
+  async hasManifest(repository: string, digest: string): Promise<boolean> {
+    return (await this.meta.getManifest(repository, digest)) !== undefined;
+  }
+
+  /**
+   * Stores a small blob berth makes itself (an artifact's config or layer: an
+   * SBOM, a signature) in `repository`, without an upload session: claimed,
+   * written verified, linked (protocol W1 in src/gc/). Returns its digest.
+   */
+  async putArtifactBlob(repository: string, bytes: Buffer): Promise<Digest> {
+    const digest = Digest.fromBytes(bytes);
+    const now = this.now();
+    await this.meta.claimBlob(digest.toString(), bytes.length, now);
+    await this.blobs.putVerified(digest, bytes);
+    await this.meta.linkBlob(repository, digest.toString(), bytes.length, now);
+    return digest;
+  }
+
   async mountBlob(repository: string, digest: Digest, from: string): Promise<boolean> {
     if (nameProblem(from)) return false;
     const link = await this.meta.getBlobLink(from, digest.toString());
@@ -190,10 +214,22 @@ export class Registry {
     }
     if (refusal?.kind === 'quota') throw quotaExceeded(repository.split('/')[0]!, refusal);
     this.manifestBytes.set(digest.toString(), bytes);
+    this.opts.onPushed?.({
+      repository,
+      digest: digest.toString(),
+      mediaType: parsed.mediaType,
+      artifactType: effectiveArtifactType(parsed) ?? null,
+      subjectDigest: parsed.subject?.digest ?? null,
+      tag,
+    });
     return { digest, subject: parsed.subject?.digest };
   }
 
-  /** Resolves a tag or digest to the manifest and its exact bytes; records the pull when asked. */
+  /**
+   * Resolves a tag or digest to the manifest and its exact bytes. `recordPull`
+   * marks a client's GET: the pull is recorded and the pull policies
+   * (PullGate) are consulted, which may throw DENIED.
+   */
   async getManifest(repository: string, reference: ManifestReference, recordPull: boolean): Promise<ManifestContent> {
     const record =
       'tag' in reference
@@ -204,6 +240,8 @@ export class Registry {
       if (!(await this.meta.repositoryExists(repository))) throw nameUnknown(repository);
       throw manifestUnknown(ref);
     }
+    // Pull policies guard content (a client's GET); a HEAD only names the manifest, so signers can sign it.
+    if (recordPull) await this.opts.pullGate?.checkPull(repository, record);
     let bytes = this.manifestBytes.get(record.digest);
     if (!bytes) {
       bytes = await this.blobs.readBytes(Digest.parse(record.digest));

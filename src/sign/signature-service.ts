@@ -24,7 +24,7 @@ import { manifestUnknown } from '../errors/registry-error.js';
 import { cosignTag, cosignTagSubject, taggedSubject } from '../oci/cosign-tags.js';
 import { Digest } from '../oci/digest.js';
 import { ManifestParseError, parseManifest, type Descriptor, type ParsedManifest } from '../oci/manifest.js';
-import { IMAGE_CONFIG_TYPES, INDEX_TYPES, MediaType } from '../oci/media-type.js';
+import { IMAGE_CONFIG_TYPES, INDEX_TYPES } from '../oci/media-type.js';
 import type { ManifestRecord, MetadataStore } from '../metadata/metadata-store.js';
 import type { SignatureCheckStore } from '../metadata/scan-store.js';
 import type { PushedManifest } from '../registry/pull-gate.js';

@@ -110,6 +110,11 @@ export function makeLayer(seed: number, gzip: boolean, files = 3): LayoutLayer {
     entries.push({ name: `layer-${seed}/file-${i}.txt`, content: `seed ${seed} file ${i}\n`.repeat(i + 1) });
   }
   entries.push({ name: `layer-${seed}/data.bin`, content: randomBlob(3000 + seed * 17, seed).bytes });
+  return filesLayer(entries, gzip);
+}
+
+/** A tar layer of exactly these entries, gzipped when asked. */
+export function filesLayer(entries: TarEntry[], gzip = true): LayoutLayer {
   const tar = ustar(entries);
   const diffId = sha256(tar);
   if (!gzip) return { blob: blob(tar), mediaType: MT_LAYER_TAR, diffId };
@@ -122,9 +127,11 @@ export function makeLayoutImage(opts: {
   platform?: { os: string; architecture: string };
   /** One flag per layer: gzip it or keep it a plain tar. Default: two gzipped layers. */
   gzip?: boolean[];
+  /** The layers to use instead of generated ones. */
+  layers?: LayoutLayer[];
 }): LayoutImage {
   const platform = opts.platform ?? { os: 'linux', architecture: 'amd64' };
-  const layers = (opts.gzip ?? [true, true]).map((gz, i) => makeLayer(opts.seed * 10 + i, gz));
+  const layers = opts.layers ?? (opts.gzip ?? [true, true]).map((gz, i) => makeLayer(opts.seed * 10 + i, gz));
   const config = blob(
     JSON.stringify({
       created: '2024-01-01T00:00:00Z',

@@ -54,7 +54,8 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
   args.push(...(opts.args ?? []));
   const backend = await profileEnv(dataDir);
   const proc = spawn(process.execPath, args, {
-    env: { ...process.env, BERTH_LOG_LEVEL: process.env.BERTH_LOG_LEVEL ?? 'info', ...backend, ...opts.env },
+    // Tests stay on loopback: no server downloads advisories from the internet unless a test says where from.
+    env: { ...process.env, BERTH_LOG_LEVEL: process.env.BERTH_LOG_LEVEL ?? 'info', BERTH_SCAN_DB_SCHEDULE: '', ...backend, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -81,6 +81,8 @@ export function managementRoutes(m: ManagementServices): Record<string, Partial<
   return {
     ...m.extra,
     '/api/v1/lifecycle/policy': settingRoutes(m.settings, m.audit, 'lifecycle', 'target', (policy) => ({ policy })),
+    '/api/v1/scanning/policy': settingRoutes(m.settings, m.audit, 'scanning', 'target', (policy) => ({ policy })),
+    '/api/v1/signing/policy': settingRoutes(m.settings, m.audit, 'signing', 'target', (policy) => ({ policy })),
     '/api/v1/immutability': settingRoutes(m.settings, m.audit, 'immutability', 'target', (doc) => ({
       rules: (doc as { rules: unknown }).rules,
     })),
