@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/loader.js';
 import { createLogger } from '../observability/logger.js';
-import { openMetadata } from '../main.js';
 import { MIGRATIONS } from '../metadata/migrations/index.js';
 import { AdvisoryDb, DEFAULT_OSV_BASE_URL } from '../scan/advisories/index.js';
 import { runAction } from './management-command.js';
@@ -20,6 +19,8 @@ export function registerDb(program: Command): void {
     .option('--format <format>', 'text or json', 'text')
     .action(async (opts: { config?: string; data?: string; format: string }) => {
       const config = await loadConfig({ file: opts.config, flags: opts.data ? { data: opts.data } : {} });
+      // The server's composition root (and the storage SDKs) load only for commands that need them.
+      const { openMetadata } = await import('../main.js');
       const meta = await openMetadata(config, createLogger('warn'));
       await meta.close();
       const latest = Math.max(...MIGRATIONS.map((m) => m.version));

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig, ConfigError } from '../config/loader.js';
 import { createLogger } from '../observability/logger.js';
-import { startServer } from '../main.js';
 
 export function registerServe(program: Command): void {
   program
@@ -39,6 +38,8 @@ Every key is listed in docs/config.md; check a file with \`berth config check FI
         throw e;
       }
       const log = createLogger(config.log.level);
+      // Loaded here, not at the top: other commands start without the server and its storage SDKs.
+      const { startServer } = await import('../main.js');
       const server = await startServer(config, log);
       log.info({ url: server.url, data: config.data }, 'listening');
       // A closed stdout (piped into a process that exited) must not stop the shutdown path:
