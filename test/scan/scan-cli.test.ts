@@ -3,9 +3,10 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BERTH_BIN, startServer, type TestServer } from '../helpers/server.js';
+import { startServer, type TestServer } from '../helpers/server.js';
+import { berth as berthCli, type CliResult } from '../helpers/berth-cli.js';
 import { imageBlobs, writeLayout, type LayoutImage } from '../helpers/oci-layout.js';
-import { onPath, runCommand, type CommandResult } from '../helpers/e2e-process.js';
+import { onPath, runCommand } from '../helpers/e2e-process.js';
 import { EXPECTED, OSV_RECORDS, vulnerableImage } from '../helpers/scan-images.js';
 
 /**
@@ -17,22 +18,9 @@ import { EXPECTED, OSV_RECORDS, vulnerableImage } from '../helpers/scan-images.j
 
 const SKOPEO = onPath('skopeo');
 
-function berth(args: string[], env: Record<string, string> = {}): Promise<CommandResult> {
-  return runCommandEnv(process.execPath, [BERTH_BIN, ...args], { CI: 'true', ...env });
-}
-
-function runCommandEnv(cmd: string, args: string[], env: Record<string, string>): Promise<CommandResult> {
-  const saved = { ...process.env };
-  Object.assign(process.env, env);
-  try {
-    return runCommand(cmd, args, 120_000);
-  } finally {
-    for (const k of Object.keys(env)) {
-      if (saved[k] === undefined) delete process.env[k];
-      else process.env[k] = saved[k];
-    }
-  }
-}
+/** The CLI as CI runs it (CI set: no progress display), with the test's own Docker config. */
+const berth = (args: string[]) => berthCli(args, { dockerConfig: join(tmpdir(), 'berth-scan-no-docker-config'), env: { CI: 'true' } });
+const describeRun = (r: CliResult): string => `exit ${r.code}\nstdout: ${r.out.slice(0, 2000)}\nstderr: ${r.err}`;
 
 interface TrivyVuln {
   VulnerabilityID: string;
@@ -69,8 +57,8 @@ describe('berth db and berth scan', () => {
     image = vulnerableImage();
     await writeLayout(layout, [{ tag: '1', descriptor: image.descriptor }], imageBlobs(image));
     const r = await berth(['db', 'import', OSV_RECORDS, '--db-dir', dbDir, '--format', 'json']);
-    assert.equal(r.code, 0, r.describe());
-    const summary = JSON.parse(r.stdout) as { records: number; added: number; skipped: number };
+    assert.equal(r.code, 0, describeRun(r));
+    const summary = JSON.parse(r.out) as { records: number; added: number; skipped: number };
     assert.equal(summary.skipped, 0);
     assert.equal(summary.added, summary.records);
   });
@@ -81,19 +69,19 @@ describe('berth db and berth scan', () => {
 
   test('db status names the ecosystems and counts; a missing database is a clear error', async () => {
     const r = await berth(['db', 'status', '--db-dir', dbDir, '--format', 'json']);
-    assert.equal(r.code, 0, r.describe());
-    const s = JSON.parse(r.stdout) as { records: number; generation: number; ecosystems: { name: string }[] };
+    assert.equal(r.code, 0, describeRun(r));
+    const s = JSON.parse(r.out) as { records: number; generation: number; ecosystems: { name: string }[] };
     assert.ok(s.generation >= 1);
     for (const e of ['Alpine', 'npm', 'PyPI', 'Go', 'Maven', 'Debian', 'Ubuntu']) assert.ok(s.ecosystems.some((x) => x.name === e), e);
     const missing = await berth(['db', 'status', '--db-dir', join(dir, 'nothing')]);
     assert.equal(missing.code, 1);
-    assert.match(missing.stderr, /no advisory database/);
+    assert.match(missing.err, /no advisory database/);
   });
 
   test('--format json is a Trivy report with exactly the expected findings', async () => {
     const r = await berth(['scan', `oci:${layout}:1`, '--db-dir', dbDir, '--format', 'json']);
-    assert.equal(r.code, 0, r.describe());
-    const report = JSON.parse(r.stdout) as TrivyReport;
+    assert.equal(r.code, 0, describeRun(r));
+    const report = JSON.parse(r.out) as TrivyReport;
     assert.equal(report.SchemaVersion, 2);
     assert.equal(report.ArtifactName, `oci:${layout}:1`);
     assert.deepEqual(found(report), expectedSorted);
@@ -111,39 +99,39 @@ describe('berth db and berth scan', () => {
     const base = ['scan', `oci:${layout}:1`, '--db-dir', dbDir, '--format', 'json', '--exit-code', '3'];
     const critical = await berth([...base, '--severity', 'CRITICAL']);
     assert.equal(critical.code, 0, 'no CRITICAL finding: the build passes');
-    assert.deepEqual(found(JSON.parse(critical.stdout) as TrivyReport), []);
+    assert.deepEqual(found(JSON.parse(critical.out) as TrivyReport), []);
     const high = await berth([...base, '--severity', 'CRITICAL,HIGH']);
-    assert.equal(high.code, 3, high.describe());
-    assert.deepEqual(found(JSON.parse(high.stdout) as TrivyReport), expectedSorted);
+    assert.equal(high.code, 3, describeRun(high));
+    assert.deepEqual(found(JSON.parse(high.out) as TrivyReport), expectedSorted);
     assert.equal((await berth([...base, '--severity', 'CRITICAL,HIGH', '--ignore-unfixed'])).code, 3, 'every finding has a fix');
     const ignore = join(dir, '.trivyignore');
     await writeFile(ignore, '# accepted until the base image moves\nCVE-2025-26519\nCVE-2020-8203 exp:2999-01-01\n# expired: counts again\nCVE-2021-23424 exp:2000-01-01\n');
     const ignored = await berth([...base, '--severity', 'HIGH', '--ignorefile', ignore]);
     assert.equal(ignored.code, 3);
     assert.deepEqual(
-      found(JSON.parse(ignored.stdout) as TrivyReport).map((f) => f.id),
+      found(JSON.parse(ignored.out) as TrivyReport).map((f) => f.id),
       ['CVE-2021-23424'],
     );
     await writeFile(ignore, 'CVE-2025-26519\nCVE-2020-8203\nGHSA-whgm-jr23-g3j9\n');
     assert.equal((await berth([...base, '--severity', 'HIGH', '--ignorefile', ignore])).code, 0, 'an alias ignores its vulnerability');
     const bad = await berth([...base, '--severity', 'SEVERE']);
     assert.equal(bad.code, 1);
-    assert.match(bad.stderr, /SEVERE/);
+    assert.match(bad.err, /SEVERE/);
   });
 
   test('table, SARIF, CycloneDX and SPDX outputs; --output writes a file', async () => {
     const table = await berth(['scan', `oci:${layout}:1`, '--db-dir', dbDir]);
-    assert.equal(table.code, 0, table.describe());
-    assert.match(table.stdout, /Total: 1 \(.*HIGH: 1/);
-    for (const e of EXPECTED) assert.ok(table.stdout.includes(e.id), e.id);
+    assert.equal(table.code, 0, describeRun(table));
+    assert.match(table.out, /Total: 1 \(.*HIGH: 1/);
+    for (const e of EXPECTED) assert.ok(table.out.includes(e.id), e.id);
     const out = join(dir, 'report.sarif');
     assert.equal((await berth(['scan', `oci:${layout}:1`, '--db-dir', dbDir, '--format', 'sarif', '--output', out])).code, 0);
     const sarif = JSON.parse(await readFile(out, 'utf8')) as { version: string; runs: { results: { ruleId: string }[] }[] };
     assert.equal(sarif.version, '2.1.0');
     assert.deepEqual([...new Set(sarif.runs[0]!.results.map((x) => x.ruleId))].sort(), expectedSorted.map((e) => e.id));
     const cdx = await berth(['scan', `oci:${layout}:1`, '--db-dir', dbDir, '--format', 'cyclonedx']);
-    assert.equal(cdx.code, 0, cdx.describe());
-    const bom = JSON.parse(cdx.stdout) as { bomFormat: string; specVersion: string; components: { purl?: string }[] };
+    assert.equal(cdx.code, 0, describeRun(cdx));
+    const bom = JSON.parse(cdx.out) as { bomFormat: string; specVersion: string; components: { purl?: string }[] };
     assert.equal(bom.bomFormat, 'CycloneDX');
     assert.equal(bom.specVersion, '1.6');
     for (const purl of ['pkg:npm/lodash@4.17.15', 'pkg:npm/lodash-es@4.17.21', 'pkg:npm/ansi-html@0.0.7']) {
@@ -152,11 +140,11 @@ describe('berth db and berth scan', () => {
     assert.ok(bom.components.some((c) => c.purl?.startsWith('pkg:apk/alpine/musl@1.2.4_git20230717-r4')));
     // An SBOM needs no advisory database.
     const spdx = await berth(['scan', `oci:${layout}:1`, '--db-dir', join(dir, 'no-db'), '--format', 'spdx']);
-    assert.equal(spdx.code, 0, spdx.describe());
-    assert.equal((JSON.parse(spdx.stdout) as { spdxVersion: string }).spdxVersion, 'SPDX-2.3');
+    assert.equal(spdx.code, 0, describeRun(spdx));
+    assert.equal((JSON.parse(spdx.out) as { spdxVersion: string }).spdxVersion, 'SPDX-2.3');
     const noDb = await berth(['scan', `oci:${layout}:1`, '--db-dir', join(dir, 'no-db')]);
     assert.equal(noDb.code, 1);
-    assert.match(noDb.stderr, /no advisory database/);
+    assert.match(noDb.err, /no advisory database/);
   });
 
   describe('images from skopeo and from a registry', { skip: SKOPEO === undefined ? 'skopeo is not on PATH' : false }, () => {
@@ -175,16 +163,16 @@ describe('berth db and berth scan', () => {
       const copy = await runCommand(SKOPEO!, ['--insecure-policy', 'copy', `oci:${layout}:1`, `docker-archive:${archive}:team/app:1`]);
       assert.equal(copy.code, 0, copy.describe());
       const fromArchive = await berth(['scan', `docker-archive:${archive}`, '--db-dir', dbDir, '--format', 'json']);
-      assert.equal(fromArchive.code, 0, fromArchive.describe());
-      assert.deepEqual(found(JSON.parse(fromArchive.stdout) as TrivyReport), expectedSorted);
+      assert.equal(fromArchive.code, 0, describeRun(fromArchive));
+      assert.deepEqual(found(JSON.parse(fromArchive.out) as TrivyReport), expectedSorted);
       const push = await runCommand(SKOPEO!, ['--insecure-policy', 'copy', '--dest-tls-verify=false', `oci:${layout}:1`, `docker://${server.host}/team/app:1`]);
       assert.equal(push.code, 0, push.describe());
       const fromRegistry = await berth(['scan', `${server.host}/team/app:1`, '--db-dir', dbDir, '--format', 'json']);
-      assert.equal(fromRegistry.code, 0, fromRegistry.describe());
-      assert.deepEqual(found(JSON.parse(fromRegistry.stdout) as TrivyReport), expectedSorted);
+      assert.equal(fromRegistry.code, 0, describeRun(fromRegistry));
+      assert.deepEqual(found(JSON.parse(fromRegistry.out) as TrivyReport), expectedSorted);
       const unknown = await berth(['scan', `${server.host}/team/nothing:1`, '--db-dir', dbDir]);
       assert.equal(unknown.code, 1);
-      assert.match(unknown.stderr, /manifest 1 is not in .*team\/nothing/);
+      assert.match(unknown.err, /manifest 1 is not in .*team\/nothing/);
     });
   });
 });
