@@ -68,7 +68,7 @@ async function walk(layout: string, tag: string): Promise<Omit<WorkerResult, 'ma
   let fileBytes = 0;
   for (const layer of manifest.layers) {
     const tar = extract();
-    const piped = pipeline(createReadStream(layoutBlobPath(layout, layer.digest)), createGunzip(), tar);
+    const piped = pipeline(createReadStream(layoutBlobPath(layout, layer.digest)), createGunzip({ chunkSize: 256 * 1024 }) /* as berth inflates */, tar);
     for await (const entry of tar) {
       entries++;
       for await (const chunk of entry as AsyncIterable<Buffer>) fileBytes += chunk.length;
