@@ -1,9 +1,7 @@
 import { z } from 'zod';
 import { PolicyDocumentError } from '../errors/document-error.js';
-import type { Severity } from './types.js';
+import { severityRank, type Severity } from './types.js';
 
-/** Severities from the worst down; a threshold includes itself and everything above. */
-export const SEVERITIES: readonly Severity[] = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'];
 
 /**
  * A scanning policy (settings kind `scanning`, per repository or `project/*`):
@@ -63,5 +61,5 @@ export function allowlisted(policy: Pick<ScanPolicy, 'allowlist'>, ids: readonly
 
 /** True when `s` is at or above `threshold`. */
 export function atLeast(s: Severity, threshold: Severity): boolean {
-  return SEVERITIES.indexOf(s) <= SEVERITIES.indexOf(threshold);
+  return severityRank(s) <= severityRank(threshold);
 }

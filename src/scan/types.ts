@@ -79,6 +79,14 @@ export interface Cataloger {
 
 export type Severity = 'CRITICAL' | 'HIGH' | 'MEDIUM' | 'LOW' | 'UNKNOWN';
 
+/** Severities from the worst down: reports sort and count in this order; a threshold includes everything above it. */
+export const SEVERITIES: readonly Severity[] = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'];
+
+/** Sort key: CRITICAL first (0), UNKNOWN last. */
+export function severityRank(s: Severity): number {
+  return SEVERITIES.indexOf(s);
+}
+
 /** One vulnerability affecting one installed package. */
 export interface Finding {
   /** The vulnerability's preferred ID: its CVE when it has one, else the advisory's own (GHSA-..., RUSTSEC-...). */

@@ -1,10 +1,10 @@
-import type { Finding, OsInfo, Package } from '../types.js';
+import { severityRank, type Finding, type OsInfo, type Package } from '../types.js';
 import { compareVersions, schemeForEcosystem } from '../versions/index.js';
 import type { AdvisoryLookup, CandidateRecord } from './advisory-db.js';
 import { advisoryQuery, type AdvisoryQuery } from './ecosystem.js';
 import { isLater, isWithdrawn, normalizePackageName, type OsvAffected, type OsvRecord } from './osv.js';
 import { evaluateAffected } from './ranges.js';
-import { cvesMapIds, decideSeverity, severityEvidence, severityRank, type SeverityEvidence } from './severity.js';
+import { cvesMapIds, decideSeverity, severityEvidence, type SeverityEvidence } from './severity.js';
 
 export interface MatchOptions {
   /** Told about ranges that could not be evaluated (each message once). */

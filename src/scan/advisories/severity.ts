@@ -1,5 +1,5 @@
 import cvss from 'ae-cvss-calculator';
-import type { Severity } from '../types.js';
+import { severityRank, type Severity } from '../types.js';
 import type { OsvAffected, OsvRecord, OsvSeverity } from './osv.js';
 
 /** A CVSS base score computed from a vector. */
@@ -13,13 +13,6 @@ export interface CvssScore {
 export interface SeverityEvidence {
   vectors: CvssScore[];
   ratings: Severity[];
-}
-
-const RANK: Record<Severity, number> = { CRITICAL: 0, HIGH: 1, MEDIUM: 2, LOW: 3, UNKNOWN: 4 };
-
-/** Sort key: CRITICAL first, UNKNOWN last. */
-export function severityRank(s: Severity): number {
-  return RANK[s];
 }
 
 /**
@@ -165,6 +158,6 @@ export function decideSeverity(evidence: readonly SeverityEvidence[]): { severit
   }
   if (best) return { severity: best.severity, score: best.score, cvssVector: best.vector };
   let rating: Severity = 'UNKNOWN';
-  for (const e of evidence) for (const r of e.ratings) if (RANK[r] < RANK[rating]) rating = r;
+  for (const e of evidence) for (const r of e.ratings) if (severityRank(r) < severityRank(rating)) rating = r;
   return { severity: rating };
 }

@@ -18,8 +18,7 @@
  *   uses, so uploads through the API do not duplicate alerts.
  */
 import { createHash } from 'node:crypto';
-import { severityRank } from '../advisories/severity.js';
-import type { Finding, ScanResult, Severity } from '../types.js';
+import { severityRank, type Finding, type ScanResult, type Severity } from '../types.js';
 import { advisoryUrl, relativePath, reportTargets } from './targets.js';
 
 /** About the tool, for `runs[0].tool.driver`. */

@@ -16,7 +16,7 @@
  * header's width (Title: 10), and their cells wrapped at spaces (long words
  * are cut).
  */
-import type { Finding, ScanResult, Severity } from '../types.js';
+import { SEVERITIES, type Finding, type ScanResult, type Severity } from '../types.js';
 import { reportTargets, type ReportTarget } from './targets.js';
 
 /** How to render the table. */
@@ -32,7 +32,6 @@ export class ReportOptionsError extends Error {
   override readonly name = 'ReportOptionsError';
 }
 
-const SEVERITIES: readonly Severity[] = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'];
 const HEADERS = ['Library', 'Vulnerability', 'Severity', 'Status', 'Installed Version', 'Fixed Version', 'Title'] as const;
 const TITLE = HEADERS.length - 1;
 const MIN_TITLE_WIDTH = 10;

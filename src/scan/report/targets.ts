@@ -8,8 +8,7 @@
  * report writes (its advisory URL, its package ID, its path without the
  * leading slash).
  */
-import { severityRank } from '../advisories/severity.js';
-import type { Finding, OsInfo, Package, PackageType, ScanResult } from '../types.js';
+import { severityRank, type Finding, type OsInfo, type Package, type PackageType, type ScanResult } from '../types.js';
 
 /** Trivy's result classes for packages: OS packages or language packages. */
 export type TargetClass = 'os-pkgs' | 'lang-pkgs';

@@ -22,9 +22,8 @@
  * expression and a name gets names only.
  */
 import { randomUUID } from 'node:crypto';
-import { severityRank } from '../advisories/severity.js';
 import { advisoryUrl, isOsPackage } from '../report/targets.js';
-import type { Finding, Package, ScanResult } from '../types.js';
+import { severityRank, type Finding, type Package, type ScanResult } from '../types.js';
 import { httpUrl, imagePurl, isoSeconds, packageKey, packageProperties, rfc3339, sbomPackages, SbomError } from './common.js';
 import { asOperand, classifyLicense } from './license.js';
 
