@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { parseManifest, type Descriptor, type ParsedManifest } from '../oci/manifest.js';
 import { catalogImage, osCatalogers } from './catalog/index.js';
 import { languageCatalogers } from './catalog/lang/index.js';
-import type { LayerInput, ReadLimits } from './layers/index.js';
+import { layerCompression, type LayerInput, type ReadLimits } from './layers/index.js';
 import { matchPackages, type AdvisoryLookup } from './advisories/index.js';
 import type { Finding, OsInfo, Package, ScanResult } from './types.js';
 
@@ -54,9 +54,6 @@ export class NotAnImageError extends Error {
   override name = 'NotAnImageError';
 }
 
-/** Layer media types the reader understands; others (foreign layers, artifacts' blobs) are skipped with a warning. */
-const LAYER = /^application\/vnd\.(oci\.image\.layer\.v1\.tar|docker\.image\.rootfs\.diff\.tar)/;
-
 /**
  * Reads the image's layers once, in order, and catalogs them. Throws
  * NotAnImageError for an index or an artifact without layers, and
@@ -76,7 +73,8 @@ export async function takeInventory(
   const warnings: string[] = [];
   const layers: LayerInput[] = [];
   const usable = parsed.layers.filter((d) => {
-    if (LAYER.test(d.mediaType) && !/(foreign|nondistributable)/.test(d.mediaType)) return true;
+    // What the layer reader understands, less foreign layers: registries do not hold their bytes.
+    if (layerCompression(d.mediaType) !== undefined && !/(foreign|nondistributable)/.test(d.mediaType)) return true;
     warnings.push(`layer ${d.digest} (${d.mediaType}) is not a filesystem layer berth can read; skipped`);
     return false;
   });
