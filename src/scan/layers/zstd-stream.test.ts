@@ -54,14 +54,12 @@ test('decodes raw and RLE blocks of a hand-built frame', async () => {
   assert.equal((await decompress(bytes, 2)).toString(), 'abcxxxxx');
 });
 
-test('a stream of tiny blocks under a big window runs out of work budget', async () => {
+test('a stream of tiny blocks under a big window runs out of work budget (bounded by the timeout)', { timeout: 30_000 }, async () => {
   // 8 MiB window (descriptor 13 << 3), then 100000 one-byte raw blocks: fzstd would copy 8 MiB per block.
   const tiny = block(0, 1, false, Buffer.from('z'));
   const bytes = frame(13 << 3, [...Array<Buffer>(100_000).fill(tiny), block(0, 1, true, Buffer.from('z'))]);
   const budget = { used: 0, max: 64 * MAX_ZSTD_WINDOW };
-  const started = Date.now();
   await assert.rejects(decompress(bytes, 65536, budget), /decoding work exceeds/);
-  assert.ok(Date.now() - started < 5000, 'stopped early');
 });
 
 test('malformed streams are errors', async () => {

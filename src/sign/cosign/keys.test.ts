@@ -75,9 +75,7 @@ describe('go-securesystemslib encrypted vectors', () => {
     await assert.rejects(decryptSecret(Buffer.from(vectors.unsupported), vectors.passphrase), /unsupported scrypt parameters/);
     const hostile = JSON.parse(vectors.unsupported) as { kdf: { params: Record<string, number> } };
     hostile.kdf.params = { N: 2 ** 30, r: 8, p: 1 };
-    const started = Date.now();
     await assert.rejects(decryptSecret(Buffer.from(JSON.stringify(hostile)), 'x'), /unsupported scrypt parameters/);
-    assert.ok(Date.now() - started < 1000);
   });
 
   test('malformed documents name what is wrong', async () => {
